@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Runs every test suite through node's own test runner (TAP output kept), one suite at a
+// time, prints each suite's duration, and closes with the combined `# pass N` / `# fail N`.
+//
+//   node scripts/run-tests.mjs            all suites (what `npm test` and .ci/run run)
+//   node scripts/run-tests.mjs wal model  only the suites whose name contains a word given
+//   node scripts/run-tests.mjs --soak     the long forms (WALSHIP_SOAK=1)
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const soak = args.includes('--soak');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) {
+      if (name !== 'fixtures') out.push(...findTests(p));
+    } else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+// A suite is a folder of test/ (test/wal, test/model, ...) or property-tests/.
+const suites = new Map();
+for (const file of [...findTests(join(root, 'test')), ...findTests(join(root, 'property-tests'))]) {
+  const rel = relative(root, file);
+  const parts = rel.split('/');
+  const name = parts[0] === 'test' && parts.length > 2 ? parts[1] : parts[0];
+  if (!suites.has(name)) suites.set(name, []);
+  suites.get(name).push(file);
+}
+
+const totals = { tests: 0, pass: 0, fail: 0, skipped: 0, todo: 0, cancelled: 0 };
+const durations = [];
+for (const [name, files] of suites) {
+  if (filters.length > 0 && !filters.some((f) => name.includes(f))) continue;
+  const started = performance.now();
+  const code = await new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, ...(soak ? { WALSHIP_SOAK: '1' } : {}) },
+      },
+    );
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-4000);
+    });
+    child.on('close', (exitCode) => {
+      for (const key of Object.keys(totals)) {
+        const m = tail.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
+        if (m) totals[key] += Number(m[1]);
+      }
+      resolve(exitCode ?? 1);
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  durations.push({ name, seconds, code });
+  console.log(`# suite ${name}: ${seconds.toFixed(1)} s, exit ${code}`);
+}
+
+console.log('# ── suites ──');
+for (const d of durations) console.log(`#   ${d.name.padEnd(16)} ${d.seconds.toFixed(1).padStart(7)} s  ${d.code === 0 ? 'ok' : 'FAILED'}`);
+const failedSuites = durations.filter((d) => d.code !== 0).length;
+for (const [key, value] of Object.entries(totals)) console.log(`# ${key} ${value}`);
+console.log(`${totals.pass} passed, ${totals.fail} failed`);
+process.exit(failedSuites > 0 || totals.fail > 0 || totals.tests === 0 ? 1 : 0);
