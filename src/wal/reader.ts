@@ -85,6 +85,11 @@ export class WalReader {
     this.readSeq = ackFloor;
   }
 
+  /** Records read ahead and not yet handed out (bounded by the read-ahead window, D4). */
+  get buffered(): { readonly records: number; readonly bytes: number } {
+    return { records: this.buffer.length - this.bufferHead, bytes: this.bufferBytes };
+  }
+
   /** Records handed out and not yet settled. */
   get inFlight(): number {
     return this.bySeq.size;

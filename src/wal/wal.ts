@@ -95,6 +95,9 @@ export interface WalStats {
   readonly oldestRecordAgeMs: number;
   /** Records handed out by the reader and not yet settled. */
   readonly inFlightRecords: number;
+  /** Records read ahead and not yet handed out, and their bytes (the read-ahead window). */
+  readonly readAheadRecords: number;
+  readonly readAheadBytes: number;
   readonly compactions: number;
   readonly failure: { readonly code: string; readonly message: string } | undefined;
 }
@@ -465,6 +468,8 @@ export class WriteAheadLog {
       freeBytes: this.freeBytes,
       oldestRecordAgeMs: c.pendingRecords > 0 && oldest !== undefined ? Math.max(0, this.options.clock() - oldest) : 0,
       inFlightRecords: this.reader.inFlight,
+      readAheadRecords: this.reader.buffered.records,
+      readAheadBytes: this.reader.buffered.bytes,
       compactions: this.compactions,
       failure: this.failure && { code: this.failure.code, message: this.failure.message },
     };

@@ -1,0 +1,58 @@
+import { type BatchOp, classicLevelOpener, type Store, type StoreIteratorOptions, type StoreOpener } from '../../src/wal/index.ts';
+
+export interface BatchCall {
+  readonly ops: readonly BatchOp[];
+  readonly sync: boolean;
+}
+
+/**
+ * A store opener that wraps the real classic-level store: records every batch (its ops and
+ * its sync flag) and every iterator, and fails writes on demand (disk full, I/O errors).
+ */
+export class SpyOpener {
+  readonly batches: BatchCall[] = [];
+  readonly iterators: StoreIteratorOptions[] = [];
+  /** While set, every batch rejects with this error before reaching LevelDB. */
+  failWrites: Error | undefined;
+  /** Called with each batch before it is written; may throw to fail it. */
+  beforeBatch: ((ops: BatchOp[]) => void) | undefined;
+  opens = 0;
+
+  readonly opener: StoreOpener = (location, options) => {
+    const inner: Store = classicLevelOpener(location, options);
+    return {
+      location,
+      open: async () => {
+        this.opens++;
+        await inner.open();
+      },
+      close: () => inner.close(),
+      get: (key) => inner.get(key),
+      batch: async (ops, opts) => {
+        if (this.failWrites !== undefined) throw this.failWrites;
+        this.beforeBatch?.(ops);
+        this.batches.push({ ops: [...ops], sync: opts.sync });
+        await inner.batch(ops, opts);
+      },
+      iterator: (opts) => {
+        this.iterators.push(opts);
+        return inner.iterator(opts);
+      },
+      compactRange: (start, end) => inner.compactRange(start, end),
+    };
+  };
+
+  /** Batches that put at least one `rec!` key. */
+  appendBatches(): BatchCall[] {
+    return this.batches.filter((b) => b.ops.some((op) => op.type === 'put' && op.key.toString('latin1').startsWith('rec!')));
+  }
+}
+
+/** An error shaped like the one LevelDB gives when the disk is full. */
+export function diskFullError(): Error {
+  return Object.assign(new Error('IO error: /tmp/x/000012.log: No space left on device'), { code: 'LEVEL_IO_ERROR' });
+}
+
+export function ioError(): Error {
+  return Object.assign(new Error('IO error: /tmp/x/000012.log: Input/output error'), { code: 'LEVEL_IO_ERROR' });
+}
