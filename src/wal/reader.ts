@@ -19,8 +19,8 @@ export interface WalRecord {
   /** `<walId>-<seq>`, or the key the record kept from an earlier life (a replayed dead letter). */
   readonly idempotencyKey: string;
   readonly meta: RecordMeta;
-  /** The LogGroup protobuf bytes, exactly as appended. */
-  readonly payload: Uint8Array;
+  /** The LogGroup protobuf bytes, exactly as appended (a view into `envelope`). */
+  readonly payload: Buffer;
   /** Logical bytes the record holds in the WAL (key + value); what the quota counts. */
   readonly bytes: number;
   /** The stored envelope; moved as is to the dead-letter space. */
@@ -302,7 +302,7 @@ export class WalReader {
               seq,
               idempotencyKey: decoded.meta.idempotencyKey ?? `${this.host.walId}-${seq}`,
               meta: decoded.meta,
-              payload: decoded.payload,
+              payload: decoded.payload as Buffer,
               bytes,
               envelope: value,
               generation,

@@ -124,7 +124,8 @@ interface WriteItem {
 interface PreparedRecord {
   readonly envelope: Buffer;
   readonly meta: RecordMeta;
-  readonly payload: Uint8Array;
+  /** A view into the envelope: the caller may reuse its own buffer once append returns. */
+  readonly payload: Buffer;
 }
 
 const EMPTY_META: Omit<RecordMeta, 'enqueuedAt'> = {
@@ -245,7 +246,7 @@ export class WriteAheadLog {
         );
       }
       bytes += recordBytes;
-      prepared.push({ envelope, meta, payload: e.payload });
+      prepared.push({ envelope, meta, payload: envelope.subarray(envelope.length - e.payload.byteLength) });
     }
     const limit = this.acceptLimit();
     const held = heldBytes(this.counters) + this.queuedBytes;
@@ -544,7 +545,7 @@ export class WriteAheadLog {
             seq,
             idempotencyKey: meta.idempotencyKey ?? `${this._walId}-${seq}`,
             meta,
-            payload: d.payload,
+            payload: envelope.subarray(envelope.length - d.payload.byteLength),
             bytes: rkey.length + envelope.length,
             envelope,
             generation: this.reader.generation,

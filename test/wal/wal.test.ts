@@ -95,7 +95,7 @@ describe('WAL W1: an append resolves only after its records are stored with the 
     await rejectsWithCode(wal.append([{ payload: payload(12) }]), ErrorCodes.WAL_IO);
     assert.equal(wal.state, 'failed');
     await wal.recover();
-    assert.equal(wal.state, 'open');
+    assert.equal(wal.state as string, 'open');
     await wal.append([{ payload: payload(13) }]);
     const records = await readAll(wal);
     assert.deepEqual(
@@ -117,8 +117,8 @@ describe('WAL W1: an append resolves only after its records are stored with the 
     assert.equal(wal.state, 'failed', 'still failed while the disk is full (the reopen writes and fails)');
     spy.failWrites = undefined;
     const deadline = Date.now() + 5000;
-    while (wal.state !== 'open' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(wal.state, 'open');
+    while ((wal.state as string) !== 'open' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(wal.state as string, 'open');
     await wal.append([{ payload: payload(2) }]);
     assert.equal((await wal.stats()).pendingRecords, 1);
     await wal.close();

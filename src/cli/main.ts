@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { runDemo } from './demo.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const [command = 'demo'] = process.argv.slice(2);
+
+switch (command) {
+  case 'demo':
+    await runDemo({ dataDir: join(root, 'data', 'sample'), walDir: join(process.cwd(), 'data', 'wal'), out: process.stdout });
+    break;
+  default:
+    process.stderr.write(`walship: unknown command ${JSON.stringify(command)}; available: demo\n`);
+    process.exit(2);
+}
