@@ -36,6 +36,12 @@ export const ErrorCodes = {
   NO_CONNECTION: 'WALSHIP_NO_CONNECTION',
   /** A connection mode was configured without hosts. */
   NO_HOSTS: 'WALSHIP_NO_HOSTS',
+  /** A delivery attempt failed in a way that trying again can fix (network, 5xx, 429...). */
+  DELIVERY_FAILED: 'WALSHIP_DELIVERY_FAILED',
+  /** The destination rejected a record for good (a 4xx, an invalid message): dead-lettered. */
+  DELIVERY_REJECTED: 'WALSHIP_DELIVERY_REJECTED',
+  /** The destination does not exist (no such stream or logstore): retried, logged loudly. */
+  DELIVERY_MISCONFIGURED: 'WALSHIP_DELIVERY_MISCONFIGURED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

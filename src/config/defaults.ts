@@ -46,3 +46,53 @@ export const DEFAULT_LEVELDB_CACHE_SIZE = 8 * MiB;
 /** After a write error, try to reopen the store this often (ms), doubling to the max. */
 export const DEFAULT_WAL_RECOVER_DELAY_MS = 1000;
 export const DEFAULT_WAL_RECOVER_MAX_DELAY_MS = 30_000;
+
+// ── Delivery ────────────────────────────────────────────────────────────────────────────
+/** Connection modes: first reconnect delay, doubling up to the max (the seed's waitRetry). */
+export const DEFAULT_MODE_WAIT_RETRY_MS = 1000;
+export const DEFAULT_MODE_MAX_WAIT_RETRY_MS = 60_000;
+/** Connection modes: attempts before a batch is handed back; 0 = never give up. */
+export const DEFAULT_MODE_MAX_ATTEMPTS = 0;
+/** Connection modes: connect timeout. */
+export const DEFAULT_MODE_TIMEOUT_MS = 30_000;
+/** Delivery manager: retry delay of a batch, doubling (full jitter) up to the max. */
+export const DEFAULT_RETRY_MIN_DELAY_MS = 500;
+export const DEFAULT_RETRY_MAX_DELAY_MS = 30_000;
+/** Delivery manager: retry delay cap for a missing destination (config error). */
+export const DEFAULT_CONFIG_RETRY_MAX_DELAY_MS = 60_000;
+/** A misconfiguration is logged at error level at most this often per reason. */
+export const DEFAULT_CONFIG_ERROR_LOG_INTERVAL_MS = 30_000;
+/** In-flight window: batches and bytes handed to the mode and not yet settled. */
+export const DEFAULT_IN_FLIGHT_BATCHES = 16;
+export const DEFAULT_IN_FLIGHT_BYTES = 32 * MiB;
+/** A delivery batch (json, ndjson): records and bytes. SLS encoding sends one record. */
+export const DEFAULT_BATCH_MAX_RECORDS = 8;
+export const DEFAULT_BATCH_MAX_BYTES = 4 * MiB;
+
+// ── HTTP sink (src/sinks/http) ──────────────────────────────────────────────────────────
+/** Wire encoding of the HTTP sink: a JSON array of logs per batch. */
+export const DEFAULT_HTTP_ENCODING = 'json' as const;
+/** Compression of SLS (protobuf) requests: a raw LZ4 block, as iLogtail sends by default. */
+export const DEFAULT_HTTP_SLS_COMPRESSION = 'lz4' as const;
+/** Keep-alive connections per host (undici Pool `connections`). */
+export const DEFAULT_HTTP_CONCURRENCY = 4;
+/** One HTTP request, connect to last body byte (ms). */
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+/** Bytes of an error response's body quoted in the DeliveryError message. */
+export const HTTP_ERROR_BODY_SNIPPET_BYTES = 200;
+/** Bytes of a success response's body read (and discarded) before the socket is dropped instead. */
+export const HTTP_MAX_DISCARDED_BODY_BYTES = 128 * KiB;
+
+// ── Test / demo HTTP receiver (src/receiver) ───────────────────────────────────────────
+/** The receiver listens on loopback only. */
+export const DEFAULT_RECEIVER_HOST = '127.0.0.1';
+/** Status of a request failed by `failRate`. */
+export const DEFAULT_RECEIVER_FAIL_STATUS = 503;
+/** Status of a request refused by `rejectWhen`. */
+export const DEFAULT_RECEIVER_REJECT_STATUS = 400;
+/** `Retry-After` sent with a 429 injected by `retryAfterRate` (seconds). */
+export const DEFAULT_RECEIVER_RETRY_AFTER_SECONDS = 1;
+/** Largest request body (wire or decompressed) the receiver accepts; larger gets 413. */
+export const DEFAULT_RECEIVER_MAX_BODY_BYTES = 64 * MiB;
+/** How many recent requests `receiver.requests()` remembers. */
+export const DEFAULT_RECEIVER_KEEP_REQUESTS = 1000;

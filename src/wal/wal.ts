@@ -202,6 +202,11 @@ export class WriteAheadLog {
     return this._state;
   }
 
+  /** Pending records as last committed (no I/O). */
+  get pendingRecords(): number {
+    return this.counters.pendingRecords;
+  }
+
   // ── Appending ──────────────────────────────────────────────────────────────────────
 
   /**

@@ -1,0 +1,53 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * Exponential backoff: `initialMs` doubling (by `factor`) up to `maxMs`. With `jitter: 'full'`
+ * each delay is drawn uniformly from [0, current] (AWS's "full jitter"), which spreads the
+ * retries of many batches; with `'none'` it is the seed's deterministic waitRetry doubling.
+ */
+export class Backoff {
+  private current: number;
+  private readonly initialMs: number;
+  private readonly maxMs: number;
+  private readonly factor: number;
+  private readonly jitter: 'full' | 'none';
+  private readonly random: () => number;
+
+  constructor(options: {
+    readonly initialMs: number;
+    readonly maxMs: number;
+    readonly factor?: number;
+    readonly jitter?: 'full' | 'none';
+    readonly random?: () => number;
+  }) {
+    this.initialMs = options.initialMs;
+    this.maxMs = Math.max(options.maxMs, options.initialMs);
+    this.factor = options.factor ?? 2;
+    this.jitter = options.jitter ?? 'none';
+    this.random = options.random ?? Math.random;
+    this.current = this.initialMs;
+  }
+
+  /** The next delay (ms); each call doubles the bound up to the maximum. */
+  next(): number {
+    const bound = this.current;
+    this.current = Math.min(this.current * this.factor, this.maxMs);
+    return this.jitter === 'full' ? Math.floor(this.random() * bound) : bound;
+  }
+
+  reset(): void {
+    this.current = this.initialMs;
+  }
+}
+
+/**
+ * Waits `ms`; rejects with the signal's reason if it aborts first. The timer keeps the
+ * process alive: a running delivery is work in progress, and `stop()` aborts every wait.
+ */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) {
+    signal?.throwIfAborted();
+    return;
+  }
+  await delay(ms, undefined, { signal });
+}

@@ -1,0 +1,450 @@
+import { setMaxListeners } from 'node:events';
+import pRetry from 'p-retry';
+import {
+  DEFAULT_BATCH_MAX_BYTES,
+  DEFAULT_BATCH_MAX_RECORDS,
+  DEFAULT_CONFIG_ERROR_LOG_INTERVAL_MS,
+  DEFAULT_CONFIG_RETRY_MAX_DELAY_MS,
+  DEFAULT_IN_FLIGHT_BATCHES,
+  DEFAULT_IN_FLIGHT_BYTES,
+  DEFAULT_RETRY_MAX_DELAY_MS,
+  DEFAULT_RETRY_MIN_DELAY_MS,
+} from '../config/defaults.ts';
+import { ErrorCodes, WalshipError } from '../errors.ts';
+import { defaultLogger, type Logger } from '../logging/logger.ts';
+import type { WalRecord } from '../wal/index.ts';
+import { positiveInt } from '../wal/options.ts';
+import { Backoff, sleep } from './backoff.ts';
+import type { ConnectionMode, EndpointState } from './connection-mode.ts';
+import { DeliveryError, networkFailure } from './delivery-error.ts';
+import { batchKey } from './protocol-client.ts';
+
+/** What the delivery manager needs from the WAL (WriteAheadLog fits). */
+export interface DeliverySource {
+  readonly walId: string;
+  /** Pending records (cheap, no I/O). */
+  readonly pendingRecords: number;
+  nextBatch(maxRecords: number, maxBytes: number, signal?: AbortSignal): Promise<WalRecord[]>;
+  ack(records: readonly WalRecord[]): Promise<void>;
+  deadLetter(record: WalRecord, reason: string): Promise<void>;
+}
+
+/** Options of {@link DeliveryManager}. */
+export interface DeliveryManagerOptions {
+  readonly source: DeliverySource;
+  /** The connection mode; the manager owns it and closes it on stop. */
+  readonly mode: ConnectionMode;
+  /** Records per delivery batch. @defaultValue 8 (use 1 for SLS encoding) */
+  readonly batchMaxRecords?: number;
+  /** Bytes per delivery batch (a larger single record goes alone). @defaultValue 4 MiB */
+  readonly batchMaxBytes?: number;
+  /** Batches handed to the mode and not yet settled. @defaultValue 16 */
+  readonly inFlightBatches?: number;
+  /** Bytes of those batches. @defaultValue 32 MiB */
+  readonly inFlightBytes?: number;
+  /** First retry delay of a batch (full jitter). @defaultValue 500 */
+  readonly retryMinDelayMs?: number;
+  /** Retry delays double up to this. @defaultValue 30000 */
+  readonly retryMaxDelayMs?: number;
+  /** Retry delay cap while the destination is missing (config error). @defaultValue 60000 */
+  readonly configRetryMaxDelayMs?: number;
+  /** Deliver records with the same logstoreKey in WAL order (D5). @defaultValue false */
+  readonly ordered?: boolean;
+  readonly logger?: Logger;
+  readonly random?: () => number;
+}
+
+export interface DeliveryStats {
+  readonly deliveredRecords: number;
+  readonly deliveredBytes: number;
+  readonly deliveredBatches: number;
+  /** Publish attempts, first tries included. */
+  readonly attempts: number;
+  readonly retries: number;
+  /** Failed attempts by reason (`http_503`, `econnrefused`, `timeout`, ...). */
+  readonly failures: Readonly<Record<string, number>>;
+  readonly deadLettered: number;
+  /** Batches split to isolate a permanently rejected record. */
+  readonly splits: number;
+  readonly inFlightBatches: number;
+  readonly inFlightRecords: number;
+  readonly inFlightBytes: number;
+  readonly endpoints: readonly EndpointState[];
+}
+
+interface Resolved {
+  readonly batchMaxRecords: number;
+  readonly batchMaxBytes: number;
+  readonly inFlightBatches: number;
+  readonly inFlightBytes: number;
+  readonly retryMinDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly configRetryMaxDelayMs: number;
+  readonly ordered: boolean;
+  readonly logger: Logger;
+  readonly random: () => number;
+}
+
+function resolve(o: DeliveryManagerOptions): Resolved {
+  const retryMinDelayMs = positiveInt('retryMinDelayMs', o.retryMinDelayMs, DEFAULT_RETRY_MIN_DELAY_MS, 0);
+  const retryMaxDelayMs = positiveInt('retryMaxDelayMs', o.retryMaxDelayMs, Math.max(DEFAULT_RETRY_MAX_DELAY_MS, retryMinDelayMs), 0);
+  if (retryMaxDelayMs < retryMinDelayMs) {
+    throw new WalshipError(
+      ErrorCodes.INVALID_OPTIONS,
+      `Expected \`retryMaxDelayMs\` (${retryMaxDelayMs}) to be at least \`retryMinDelayMs\` (${retryMinDelayMs})`,
+    );
+  }
+  return {
+    batchMaxRecords: positiveInt('batchMaxRecords', o.batchMaxRecords, DEFAULT_BATCH_MAX_RECORDS),
+    batchMaxBytes: positiveInt('batchMaxBytes', o.batchMaxBytes, DEFAULT_BATCH_MAX_BYTES),
+    inFlightBatches: positiveInt('inFlightBatches', o.inFlightBatches, DEFAULT_IN_FLIGHT_BATCHES),
+    inFlightBytes: positiveInt('inFlightBytes', o.inFlightBytes, DEFAULT_IN_FLIGHT_BYTES),
+    retryMinDelayMs,
+    retryMaxDelayMs,
+    configRetryMaxDelayMs: positiveInt(
+      'configRetryMaxDelayMs',
+      o.configRetryMaxDelayMs,
+      Math.max(DEFAULT_CONFIG_RETRY_MAX_DELAY_MS, retryMinDelayMs),
+      0,
+    ),
+    ordered: o.ordered ?? false,
+    logger: (o.logger ?? defaultLogger()).child({ component: 'delivery' }),
+    random: o.random ?? Math.random,
+  };
+}
+
+/**
+ * The at-least-once drain loop. See ./index.ts for the design and invariants D1–D5.
+ */
+export class DeliveryManager {
+  private readonly source: DeliverySource;
+  private readonly mode: ConnectionMode;
+  private readonly o: Resolved;
+  private readonly logger: Logger;
+
+  private running = false;
+  private urgent = false;
+  private pumping: Promise<void> | undefined;
+  private readonly pumpAbort = new AbortController();
+  /** Aborts publishes and retry waits when stop's deadline passes. */
+  private readonly deliveryAbort = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private inFlightRecords = 0;
+  private inFlightBytes = 0;
+  private settledWaiters: Array<() => void> = [];
+  private stopping: Promise<void> | undefined;
+
+  /** ordered: records waiting per logstoreKey, and the keys with a batch in flight. */
+  private readonly keyQueues = new Map<bigint, WalRecord[]>();
+  private readonly keysInFlight = new Set<bigint>();
+  private queuedRecords = 0;
+  private queuedBytes = 0;
+
+  private readonly counters = {
+    deliveredRecords: 0,
+    deliveredBytes: 0,
+    deliveredBatches: 0,
+    attempts: 0,
+    retries: 0,
+    deadLettered: 0,
+    splits: 0,
+  };
+  private readonly failures: Record<string, number> = {};
+  private readonly configLoggedAt = new Map<string, number>();
+
+  constructor(options: DeliveryManagerOptions) {
+    this.source = options.source;
+    this.mode = options.mode;
+    this.o = resolve(options);
+    this.logger = this.o.logger;
+    // Every in-flight publish and retry wait listens on these: no fixed bound applies.
+    setMaxListeners(0, this.pumpAbort.signal, this.deliveryAbort.signal);
+  }
+
+  /** Starts the drain loop. */
+  start(): void {
+    if (this.running || this.stopping !== undefined) return;
+    this.running = true;
+    this.pumping = this.pump().catch((err: unknown) => {
+      this.logger.error({ err }, 'delivery loop failed');
+    });
+  }
+
+  /** Urgent mode (a graceful stop is coming): twice the in-flight window. */
+  setUrgent(flag: boolean): void {
+    this.urgent = flag;
+    this.wakeSettled();
+  }
+
+  stats(): DeliveryStats {
+    return {
+      ...this.counters,
+      failures: { ...this.failures },
+      inFlightBatches: this.inFlight.size,
+      inFlightRecords: this.inFlightRecords,
+      inFlightBytes: this.inFlightBytes,
+      endpoints: this.mode.endpoints(),
+    };
+  }
+
+  /**
+   * Drains until nothing is pending or `timeoutMs` passed, then stops reading, aborts what is
+   * still in flight (those records stay in the WAL and are delivered after the next start)
+   * and closes the mode. Idempotent.
+   */
+  stop(timeoutMs = 0): Promise<void> {
+    this.stopping ??= this.doStop(timeoutMs);
+    return this.stopping;
+  }
+
+  private async doStop(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - performance.now());
+    while (this.running && left() > 0 && (this.source.pendingRecords > 0 || this.inFlight.size > 0)) {
+      await sleep(Math.min(20, left()));
+    }
+    this.running = false;
+    this.pumpAbort.abort(new WalshipError(ErrorCodes.CLOSED, 'delivery is stopping'));
+    this.wakeSettled();
+    await this.pumping;
+    if (this.inFlight.size > 0 && left() > 0) {
+      await Promise.race([Promise.allSettled([...this.inFlight]), sleep(left())]);
+    }
+    const abandoned = this.inFlightRecords + this.queuedRecords;
+    this.deliveryAbort.abort(new WalshipError(ErrorCodes.CLOSED, 'delivery stopped before these records were acknowledged'));
+    await Promise.allSettled([...this.inFlight]);
+    await this.mode.close();
+    this.logger.info(
+      { ...this.counters, leftInWal: this.source.pendingRecords, abandonedInFlight: abandoned },
+      'delivery stopped',
+    );
+  }
+
+  // ── The pump ───────────────────────────────────────────────────────────────────────
+
+  private windowFull(): boolean {
+    const factor = this.urgent ? 2 : 1;
+    const batches = this.inFlight.size + (this.o.ordered ? this.keyQueues.size : 0);
+    return (
+      batches >= this.o.inFlightBatches * factor ||
+      this.inFlightBytes + this.queuedBytes >= this.o.inFlightBytes * factor ||
+      this.queuedRecords >= this.o.inFlightBatches * this.o.batchMaxRecords * factor
+    );
+  }
+
+  private async pump(): Promise<void> {
+    const signal = this.pumpAbort.signal;
+    while (this.running) {
+      if (this.windowFull()) {
+        await new Promise<void>((r) => this.settledWaiters.push(r));
+        continue;
+      }
+      let records: WalRecord[];
+      try {
+        records = await this.source.nextBatch(this.o.batchMaxRecords, this.o.batchMaxBytes, signal);
+      } catch (err) {
+        if (!this.running) return;
+        this.logger.warn({ err: (err as Error).message }, 'reading the WAL failed; retrying in 1 s');
+        await sleep(1000, signal).catch(() => {});
+        continue;
+      }
+      if (records.length === 0) return; // the WAL closed
+      if (this.o.ordered) this.route(records);
+      else this.dispatch(records);
+    }
+  }
+
+  /** ordered: queue records per key; a key with nothing in flight gets its next batch. */
+  private route(records: readonly WalRecord[]): void {
+    for (const r of records) {
+      const q = this.keyQueues.get(r.meta.logstoreKey);
+      if (q === undefined) this.keyQueues.set(r.meta.logstoreKey, [r]);
+      else q.push(r);
+      this.queuedRecords++;
+      this.queuedBytes += r.bytes;
+    }
+    for (const key of [...this.keyQueues.keys()]) this.dispatchKey(key);
+  }
+
+  private dispatchKey(key: bigint): void {
+    if (this.keysInFlight.has(key) || !this.running) return;
+    const q = this.keyQueues.get(key);
+    if (q === undefined || q.length === 0) return;
+    let n = 0;
+    let bytes = 0;
+    while (n < q.length && n < this.o.batchMaxRecords) {
+      const b = (q[n] as WalRecord).bytes;
+      if (n > 0 && bytes + b > this.o.batchMaxBytes) break;
+      bytes += b;
+      n++;
+    }
+    const batch = q.splice(0, n);
+    if (q.length === 0) this.keyQueues.delete(key);
+    this.queuedRecords -= batch.length;
+    this.queuedBytes -= bytes;
+    this.keysInFlight.add(key);
+    this.dispatch(batch, () => {
+      this.keysInFlight.delete(key);
+      this.dispatchKey(key);
+    });
+  }
+
+  private dispatch(records: WalRecord[], after?: () => void): void {
+    const bytes = records.reduce((a, r) => a + r.bytes, 0);
+    this.inFlightRecords += records.length;
+    this.inFlightBytes += bytes;
+    const p: Promise<void> = this.deliver(records)
+      .catch((err: unknown) => this.logger.error({ err }, 'unexpected delivery error; the records stay in the WAL'))
+      .finally(() => {
+        this.inFlight.delete(p);
+        this.inFlightRecords -= records.length;
+        this.inFlightBytes -= bytes;
+        after?.();
+        this.wakeSettled();
+      });
+    this.inFlight.add(p);
+  }
+
+  private wakeSettled(): void {
+    const w = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const f of w) f();
+  }
+
+  // ── One batch ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * Delivers a batch until the destination acknowledges it (D1), retrying retryable and
+   * configuration failures forever with full-jitter backoff and Retry-After (D3). The batch's
+   * composition (and so its key, D2) is fixed here; only a partial publish shrinks it to the
+   * unpublished rest. A permanent rejection splits the batch to isolate the record at fault.
+   */
+  private async deliver(records: WalRecord[]): Promise<void> {
+    let pending = records;
+    const backoff = new Backoff({
+      initialMs: this.o.retryMinDelayMs,
+      maxMs: this.o.retryMaxDelayMs,
+      jitter: 'full',
+      random: this.o.random,
+    });
+    const configBackoff = new Backoff({
+      initialMs: Math.max(this.o.retryMinDelayMs, 1),
+      maxMs: this.o.configRetryMaxDelayMs,
+      jitter: 'full',
+      random: this.o.random,
+    });
+    const signal = this.deliveryAbort.signal;
+    try {
+      await pRetry(
+        async () => {
+          this.counters.attempts++;
+          const batch = { key: batchKey(() => this.source.walId, pending), records: pending };
+          let rest: readonly unknown[];
+          try {
+            rest = await this.mode.publish(batch, signal);
+          } catch (err) {
+            if (signal.aborted) throw err;
+            // Anything a sink throws that is not classified is treated as retryable: never dropped.
+            throw err instanceof DeliveryError ? err : networkFailure(err, 'publish');
+          }
+          const unpublished = new Set(rest);
+          const published = unpublished.size === 0 ? pending : pending.filter((r) => !unpublished.has(r));
+          // Delete from the WAL only what the destination acknowledged (D1).
+          if (published.length > 0) await this.acknowledge(published);
+          if (unpublished.size > 0) {
+            pending = pending.filter((r) => unpublished.has(r));
+            throw new DeliveryError(`${pending.length} of ${batch.records.length} records not published`, {
+              kind: 'retryable',
+              reason: 'partial',
+            });
+          }
+        },
+        {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: 0,
+          maxTimeout: 0,
+          signal,
+          shouldRetry: ({ error }) => error instanceof DeliveryError && error.kind !== 'permanent',
+          onFailedAttempt: async ({ error, attemptNumber }) => {
+            if (!(error instanceof DeliveryError) || error.kind === 'permanent' || signal.aborted) return;
+            this.counters.retries++;
+            this.failures[error.reason] = (this.failures[error.reason] ?? 0) + 1;
+            const wait = Math.max(
+              error.kind === 'config' ? configBackoff.next() : backoff.next(),
+              error.retryAfterMs ?? 0,
+            );
+            this.logFailure(error, pending, attemptNumber, wait);
+            await sleep(wait, signal);
+          },
+        },
+      );
+    } catch (err) {
+      if (signal.aborted) return; // stopping: the records stay in the WAL for the next start
+      if (err instanceof DeliveryError && err.kind === 'permanent') {
+        this.failures[err.reason] = (this.failures[err.reason] ?? 0) + 1;
+        await this.rejected(pending, err);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** A permanent rejection: split to isolate the record at fault, dead-letter only that one. */
+  private async rejected(records: WalRecord[], err: DeliveryError): Promise<void> {
+    if (records.length > 1) {
+      this.counters.splits++;
+      const mid = Math.ceil(records.length / 2);
+      this.logger.info({ records: records.length, reason: err.reason }, 'batch rejected: splitting to isolate the record at fault');
+      await this.deliver(records.slice(0, mid));
+      await this.deliver(records.slice(mid));
+      return;
+    }
+    const record = records[0] as WalRecord;
+    try {
+      await this.source.deadLetter(record, `${err.reason}: ${err.message}`);
+      this.counters.deadLettered++;
+    } catch (e) {
+      this.logger.error({ seq: record.seq, err: (e as Error).message }, 'could not dead-letter a rejected record; it stays pending');
+    }
+  }
+
+  private async acknowledge(records: readonly WalRecord[]): Promise<void> {
+    let bytes = 0;
+    for (const r of records) bytes += r.bytes;
+    this.counters.deliveredRecords += records.length;
+    this.counters.deliveredBytes += bytes;
+    this.counters.deliveredBatches++;
+    try {
+      await this.source.ack(records);
+    } catch (err) {
+      // The WAL failed or closed: these records are delivered again after it reopens.
+      this.logger.warn({ err: (err as Error).message, records: records.length }, 'ack not stored; the records will be redelivered');
+    }
+  }
+
+  private logFailure(error: DeliveryError, records: readonly WalRecord[], attempt: number, waitMs: number): void {
+    const fields = {
+      reason: error.reason,
+      err: error.message,
+      attempt,
+      retryInMs: waitMs,
+      records: records.length,
+      firstSeq: records[0]?.seq,
+    };
+    if (error.kind === 'config') {
+      const key = error.reason;
+      const now = performance.now();
+      const last = this.configLoggedAt.get(key);
+      if (last === undefined || now - last >= DEFAULT_CONFIG_ERROR_LOG_INTERVAL_MS) {
+        this.configLoggedAt.set(key, now);
+        this.logger.error(fields, 'the destination is missing or misconfigured; retrying (records are kept, never dropped)');
+      }
+    } else if (error.auth) {
+      this.logger.warn(fields, 'the destination refused our credentials; retrying in case they rotate');
+    } else if (attempt === 1 || attempt % 10 === 0) {
+      this.logger.warn(fields, 'delivery attempt failed; retrying');
+    } else {
+      this.logger.debug(fields, 'delivery attempt failed; retrying');
+    }
+  }
+}

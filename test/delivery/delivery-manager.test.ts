@@ -1,0 +1,383 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import {
+  type ConnectionMode,
+  DeliveryManager,
+  type DeliveryManagerOptions,
+  FailOverConnectionMode,
+  LoadBalancerMode,
+  SingleConnectionMode,
+} from '../../src/delivery/index.ts';
+import { WriteAheadLog } from '../../src/wal/index.ts';
+import { misconfigured, permanent, refused, retryable, ScriptedClient } from '../helpers/scripted-client.ts';
+import { tempDir } from '../helpers/tmpdir.ts';
+
+const logger = pino({ level: 'silent' });
+const fast = { waitRetryMs: 5, maxWaitRetryMs: 40, logger };
+
+async function walWith(count: number, keyOf: (i: number) => bigint = () => 0n, dir = tempDir()): Promise<WriteAheadLog> {
+  const wal = await WriteAheadLog.open({ dir, logger, sync: 'never' });
+  await wal.append(
+    Array.from({ length: count }, (_, i) => ({ payload: Buffer.from(`record-${i + 1}`), logstoreKey: keyOf(i + 1) })),
+  );
+  return wal;
+}
+
+function manager(wal: WriteAheadLog, mode: ConnectionMode, options: Partial<DeliveryManagerOptions> = {}): DeliveryManager {
+  return new DeliveryManager({ source: wal, mode, logger, retryMinDelayMs: 1, retryMaxDelayMs: 20, ...options });
+}
+
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('delivery D1: a record leaves the WAL only on the destination’s acknowledgement', () => {
+  it('delivers every record once and then deletes it from the WAL', async () => {
+    const wal = await walWith(50);
+    const client = new ScriptedClient('a');
+    const m = manager(wal, new SingleConnectionMode(client, fast));
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.equal(client.ackedSeqs.length, 50);
+    assert.deepEqual(
+      [...client.ackedSeqs].sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    assert.equal(m.stats().deliveredRecords, 50);
+    await wal.close();
+  });
+
+  it('acks only the published part of a partial publish and retries the rest', async () => {
+    const wal = await walWith(8);
+    const client = new ScriptedClient('a');
+    let first = true;
+    client.outcome = () => {
+      if (!first) return 'ok';
+      first = false;
+      return { publish: 3 };
+    };
+    const m = manager(wal, new SingleConnectionMode(client, fast), { batchMaxRecords: 8 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.deepEqual(client.ackedSeqs, [1, 2, 3, 4, 5, 6, 7, 8], 'each record acknowledged exactly once, in order');
+    assert.equal(m.stats().failures.partial, 1);
+    await wal.close();
+  });
+
+  it('keeps everything in the WAL when the destination is down at stop, and delivers it after a restart with the same keys', async () => {
+    const dir = tempDir();
+    let wal = await walWith(20, undefined, dir);
+    const down = new ScriptedClient('down');
+    down.outcome = () => retryable('http_503');
+    let m = manager(wal, new SingleConnectionMode(down, fast));
+    m.start();
+    await until(() => down.attempts.length >= 5);
+    const started = performance.now();
+    await m.stop(100);
+    assert.ok(performance.now() - started < 2000, 'stop keeps its deadline');
+    assert.equal(wal.pendingRecords, 20);
+    const keysBefore = new Set(down.attempts.map((a) => a.key));
+    await wal.close();
+
+    wal = await WriteAheadLog.open({ dir, logger });
+    const up = new ScriptedClient('up');
+    m = manager(wal, new SingleConnectionMode(up, fast));
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.equal(up.ackedSeqs.length, 20);
+    const keysAfter = new Set(up.attempts.map((a) => a.key));
+    for (const k of keysBefore) assert.ok(keysAfter.has(k), `key ${k} reused after the restart`);
+    await wal.close();
+  });
+});
+
+describe('delivery D2: every attempt of a batch carries the same idempotency key', () => {
+  it('retries a batch under one key: <walId>-<first>-<last>, or the record key for one record', async () => {
+    const wal = await walWith(4);
+    const client = new ScriptedClient('a');
+    client.outcome = (_b, attempt) => (attempt < 3 ? retryable() : 'ok');
+    const m = manager(wal, new SingleConnectionMode(client, fast), { batchMaxRecords: 4 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    const keys = client.attempts.map((a) => a.key);
+    assert.equal(keys.length, 4);
+    assert.deepEqual(new Set(keys), new Set([`${wal.walId}-1-4`]));
+    await wal.close();
+
+    const single = await walWith(1);
+    const c2 = new ScriptedClient('b');
+    c2.outcome = (_b, attempt) => (attempt < 1 ? retryable() : 'ok');
+    const m2 = manager(single, new SingleConnectionMode(c2, fast));
+    m2.start();
+    await until(() => single.pendingRecords === 0);
+    await m2.stop(1000);
+    assert.deepEqual(
+      c2.attempts.map((a) => a.key),
+      [`${single.walId}-1`, `${single.walId}-1`],
+    );
+    await single.close();
+  });
+});
+
+describe('delivery D3: retryable failures back off, permanent ones are isolated and dead-lettered', () => {
+  it('backs off exponentially between attempts of a failing batch', async () => {
+    const wal = await walWith(1);
+    const client = new ScriptedClient('a');
+    client.outcome = (_b, attempt) => (attempt < 5 ? retryable() : 'ok');
+    // random ≈ 1 turns full jitter into the upper bound: 8, 16, 32, 64, 128 ms.
+    const m = manager(wal, new SingleConnectionMode(client, fast), {
+      retryMinDelayMs: 8,
+      retryMaxDelayMs: 1000,
+      random: () => 0.999,
+    });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    const gaps = client.attempts.slice(1).map((a, i) => a.at - (client.attempts[i] as { at: number }).at);
+    assert.equal(gaps.length, 5);
+    gaps.forEach((g, i) => {
+      const bound = Math.floor(0.999 * 8 * 2 ** i);
+      assert.ok(g >= bound - 1, `gap ${i} was ${g.toFixed(1)} ms, expected at least ${bound}`);
+    });
+    assert.ok((gaps[4] as number) > (gaps[0] as number) * 8, 'the delays grew');
+    assert.equal(m.stats().retries, 5);
+    assert.equal(m.stats().failures.http_503, 5);
+    await wal.close();
+  });
+
+  it('waits at least the Retry-After the destination asked for', async () => {
+    const wal = await walWith(1);
+    const client = new ScriptedClient('a');
+    client.outcome = (_b, attempt) => (attempt === 0 ? retryable('http_429', 150) : 'ok');
+    const m = manager(wal, new SingleConnectionMode(client, fast), { retryMinDelayMs: 1 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    const [a, b] = client.attempts;
+    assert.ok(a && b && b.at - a.at >= 149, `retried after ${(b?.at ?? 0) - (a?.at ?? 0)} ms`);
+    await wal.close();
+  });
+
+  it('splits a rejected batch until the bad record is alone, and dead-letters only that one', async () => {
+    const wal = await walWith(8);
+    const client = new ScriptedClient('a');
+    client.outcome = (batch) => (batch.records.some((r) => r.seq === 5) ? permanent('http_400') : 'ok');
+    const m = manager(wal, new SingleConnectionMode(client, fast), { batchMaxRecords: 8 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.deepEqual(
+      [...client.ackedSeqs].sort((a, b) => a - b),
+      [1, 2, 3, 4, 6, 7, 8],
+    );
+    const letters = await wal.listDeadLetters();
+    assert.deepEqual(
+      letters.map((l) => l.seq),
+      [5],
+    );
+    assert.match(letters[0]?.reason ?? '', /^http_400: /);
+    assert.equal(m.stats().deadLettered, 1);
+    assert.ok(m.stats().splits >= 3, `splits: ${m.stats().splits}`);
+    await wal.close();
+  });
+
+  it('retries a missing destination without ever dead-lettering, and delivers once it exists', async () => {
+    const wal = await walWith(3);
+    const client = new ScriptedClient('a');
+    let exists = false;
+    client.outcome = () => (exists ? 'ok' : misconfigured('no_such_stream'));
+    const m = manager(wal, new SingleConnectionMode(client, fast), { configRetryMaxDelayMs: 20 });
+    m.start();
+    await until(() => client.attempts.length >= 10);
+    assert.equal((await wal.stats()).deadLetterRecords, 0);
+    exists = true;
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.ok((m.stats().failures.no_such_stream ?? 0) >= 9);
+    assert.equal(m.stats().deadLettered, 0);
+    await wal.close();
+  });
+
+  it('treats an unclassified error thrown by a sink as retryable, never as a loss', async () => {
+    const wal = await walWith(2);
+    const client = new ScriptedClient('a');
+    let thrown = 0;
+    const original = client.publishEvents.bind(client);
+    client.publishEvents = async (batch, signal) => {
+      if (thrown++ < 2) throw new TypeError('sink bug');
+      return original(batch, signal);
+    };
+    const m = manager(wal, new SingleConnectionMode(client, fast));
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.equal(client.ackedSeqs.length, 2);
+    assert.equal(m.stats().deadLettered, 0);
+    await wal.close();
+  });
+});
+
+describe('delivery D4: memory is bounded by the windows', () => {
+  it('never has more batches or bytes in flight than its window', async () => {
+    const wal = await walWith(200);
+    const client = new ScriptedClient('a');
+    client.latencyMs = 5;
+    const m = manager(wal, new SingleConnectionMode(client, fast), { batchMaxRecords: 2, inFlightBatches: 3 });
+    m.start();
+    let maxBatches = 0;
+    while (wal.pendingRecords > 0) {
+      maxBatches = Math.max(maxBatches, m.stats().inFlightBatches);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await m.stop(1000);
+    assert.ok(maxBatches <= 3, `saw ${maxBatches} batches in flight`);
+    assert.ok(maxBatches >= 2, 'the window was used');
+    await wal.close();
+  });
+});
+
+describe('delivery D5: ordered delivery per logstoreKey', () => {
+  it('delivers records with the same key in WAL order while other keys flow', async () => {
+    const wal = await walWith(60, (i) => BigInt(i % 3));
+    const client = new ScriptedClient('a');
+    // Key 1 fails its first attempts; keys 0 and 2 must not wait for it.
+    client.outcome = (batch, attempt) => (batch.records[0]?.meta.logstoreKey === 1n && attempt < 3 ? retryable() : 'ok');
+    client.latencyMs = 1;
+    const m = manager(wal, new SingleConnectionMode(client, fast), { ordered: true, batchMaxRecords: 4 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    for (const key of [0, 1, 2]) {
+      const seqs = client.ackedSeqs.filter((s) => s % 3 === key);
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        `key ${key} in WAL order`,
+      );
+      assert.equal(seqs.length, 20);
+    }
+    for (const a of client.attempts) {
+      const keys = new Set(a.seqs.map((s) => s % 3));
+      assert.equal(keys.size, 1, 'a batch never mixes keys in ordered mode');
+    }
+    await wal.close();
+  });
+});
+
+describe('connection modes', () => {
+  it('single: blocks while disconnected and reconnects with doubling waits', async () => {
+    const wal = await walWith(1);
+    const client = new ScriptedClient('a');
+    client.failConnects = 4;
+    const m = manager(wal, new SingleConnectionMode(client, { ...fast, waitRetryMs: 10, maxWaitRetryMs: 1000 }));
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    const gaps = client.connectAttempts.slice(1).map((t, i) => t - (client.connectAttempts[i] as number));
+    assert.equal(gaps.length, 4);
+    gaps.forEach((g, i) => assert.ok(g >= 10 * 2 ** i - 1, `connect gap ${i}: ${g.toFixed(1)} ms`));
+    await wal.close();
+  });
+
+  it('single: hands a batch back after maxAttempts failed connects, and the manager keeps it', async () => {
+    const wal = await walWith(1);
+    const client = new ScriptedClient('a');
+    client.failConnects = 7;
+    const m = manager(wal, new SingleConnectionMode(client, { ...fast, maxAttempts: 2 }));
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.ok((m.stats().failures.econnrefused ?? 0) >= 3, JSON.stringify(m.stats().failures));
+    assert.equal(client.ackedSeqs.length, 1);
+    await wal.close();
+  });
+
+  it('failover: moves to another host when the active one fails, and publishes through one host at a time', async () => {
+    const wal = await walWith(30);
+    const shared = { attempts: [], acked: [] };
+    const a = new ScriptedClient('a', shared);
+    const b = new ScriptedClient('b', shared);
+    const c = new ScriptedClient('c', shared);
+    a.failConnects = 1_000_000;
+    b.outcome = () => refused();
+    const m = manager(wal, new FailOverConnectionMode([a, b, c], { ...fast, random: () => 0 }));
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.equal(shared.acked.length, 30);
+    assert.ok(c.ackedSeqs.length === 30, 'everything went through the healthy host');
+    await wal.close();
+  });
+
+  it('failover: all hosts down, then back: nothing lost', async () => {
+    const wal = await walWith(10);
+    const shared = { attempts: [], acked: [] };
+    const hosts = [new ScriptedClient('a', shared), new ScriptedClient('b', shared)];
+    for (const h of hosts) h.failConnects = 5;
+    const m = manager(wal, new FailOverConnectionMode(hosts, fast));
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.equal(new Set(shared.acked).size, 10);
+    await wal.close();
+  });
+
+  it('load balance: a slow host gets less work, and a failed batch moves to another worker', async () => {
+    const wal = await walWith(200);
+    const shared = { attempts: [], acked: [] };
+    const slow = new ScriptedClient('slow', shared);
+    const quick = new ScriptedClient('quick', shared);
+    const flaky = new ScriptedClient('flaky', shared);
+    slow.latencyMs = 40;
+    quick.latencyMs = 2;
+    flaky.latencyMs = 2;
+    flaky.outcome = (_b, attempt) => (attempt === 0 ? retryable('http_502') : 'ok');
+    const m = manager(wal, new LoadBalancerMode([slow, quick, flaky], fast), { batchMaxRecords: 2 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.equal(new Set(shared.acked).size, 200);
+    assert.ok(quick.ackedSeqs.length > slow.ackedSeqs.length * 3, `quick ${quick.ackedSeqs.length}, slow ${slow.ackedSeqs.length}`);
+    const rescheduled = flaky.attempts.filter((a) => a.client === 'flaky').map((a) => a.key);
+    const elsewhere = shared.attempts.filter((a: { client: string; key: string }) => a.client !== 'flaky' && rescheduled.includes(a.key));
+    assert.ok(elsewhere.length > 0, 'batches that failed on the flaky host were published by another worker');
+    await wal.close();
+  });
+
+  it('load balance: a disconnected worker takes no work and rejoins after reconnecting', async () => {
+    const wal = await walWith(100);
+    const shared = { attempts: [], acked: [] };
+    const down = new ScriptedClient('down', shared);
+    const up = new ScriptedClient('up', shared);
+    down.failConnects = 3;
+    up.latencyMs = 3;
+    down.latencyMs = 3;
+    const m = manager(wal, new LoadBalancerMode([down, up], { ...fast, waitRetryMs: 20 }), { batchMaxRecords: 1 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.equal(new Set(shared.acked).size, 100);
+    assert.ok(down.ackedSeqs.length > 0, 'the recovered worker rejoined');
+    assert.ok(up.ackedSeqs.length > down.ackedSeqs.length);
+    const firstDown = down.attempts.find((a) => a.client === 'down')?.at ?? Number.POSITIVE_INFINITY;
+    assert.ok(firstDown >= (down.connectAttempts[3] ?? 0), 'no work before the worker connected');
+    await wal.close();
+  });
+
+  it('rejects a mode without clients with WALSHIP_NO_CONNECTION, and hosts without entries with WALSHIP_NO_HOSTS', async () => {
+    const { makeClients } = await import('../../src/delivery/index.ts');
+    assert.throws(() => new LoadBalancerMode([], fast), { code: 'WALSHIP_NO_CONNECTION' });
+    assert.throws(() => new FailOverConnectionMode([], fast), { code: 'WALSHIP_NO_CONNECTION' });
+    assert.throws(() => makeClients([], (h: string) => new ScriptedClient(h)), { code: 'WALSHIP_NO_HOSTS' });
+    assert.equal(makeClients(['a', 'b'], (h: string) => new ScriptedClient(h), 3).length, 6);
+  });
+});
