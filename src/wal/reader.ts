@@ -43,6 +43,12 @@ export interface ReaderHost {
   quarantine(seq: number, value: Buffer, bytes: number, reason: string): void;
   /** A read failed: the WAL decides whether it is fatal (corruption) and records it. */
   readFailed(err: unknown): Error;
+  /**
+   * The reader caught up by reading from disk: every pending record must now be in its
+   * hands. LevelDB's iterator steps over a block it cannot read without an error, so this is
+   * where a skipped block shows (the WAL compares its counters when no write is half done).
+   */
+  caughtUpFromDisk(): void;
 }
 
 interface Tracked {
@@ -88,6 +94,11 @@ export class WalReader {
   /** Records read ahead and not yet handed out (bounded by the read-ahead window, D4). */
   get buffered(): { readonly records: number; readonly bytes: number } {
     return { records: this.buffer.length - this.bufferHead, bytes: this.bufferBytes };
+  }
+
+  /** True while every committed record is buffered, handed out or settled. */
+  get isCaughtUp(): boolean {
+    return this.caughtUp;
   }
 
   /** Records handed out and not yet settled. */
@@ -320,7 +331,10 @@ export class WalReader {
       await iterator?.close().catch(() => {});
     }
     // Fresh commits are offered to the buffer only from here on, so check the gap is closed.
-    if (this.readSeq >= this.host.committedNextSeq()) this.caughtUp = true;
+    if (this.readSeq >= this.host.committedNextSeq()) {
+      this.caughtUp = true;
+      this.host.caughtUpFromDisk();
+    }
     this.wake();
   }
 }

@@ -113,7 +113,10 @@ export function mapStoreError(err: unknown, what: string, location: string): Wal
       { cause: err, details: { location } },
     );
   }
-  if (isCorruption(err)) {
+  // A CURRENT that names a missing MANIFEST (or a missing CURRENT with table files) is damage
+  // LevelDB reports as an I/O error at open; repair rebuilds it.
+  const missingDescriptor = what.startsWith('open') && /(MANIFEST|CURRENT)[^:]*: No such file/i.test(message);
+  if (isCorruption(err) || missingDescriptor) {
     return new WalshipError(
       ErrorCodes.WAL_CORRUPT,
       `the WAL at ${location} is corrupt (${what}: ${message}); run \`walship wal repair ${location}\` (or repairWal()) to recover what is readable`,

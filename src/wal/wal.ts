@@ -167,6 +167,8 @@ export class WriteAheadLog {
   private syncTimer: NodeJS.Timeout | undefined;
   private unsyncedWrites = false;
 
+  /** A disk catch-up asked for the pending count to be verified (see caughtUpFromDisk). */
+  private verifyPending = false;
   private ackedSinceCompaction = 0;
   private compactedUpTo = 0;
   private compacting: Promise<void> | undefined;
@@ -486,7 +488,14 @@ export class WriteAheadLog {
     this.assertReadable();
     await this.idle();
     const stored = { ...this.counters };
-    const scanned = await scanCounters(this.db, stored.nextSeq);
+    let scanned: Counters;
+    try {
+      scanned = await scanCounters(this.db, stored.nextSeq);
+    } catch (err) {
+      const mapped = mapStoreError(err, 'check', this.location);
+      if (mapped.code === ErrorCodes.WAL_CORRUPT) this.enterFailure(mapped);
+      throw mapped;
+    }
     const keys = [
       'pendingRecords',
       'pendingBytes',
@@ -756,7 +765,31 @@ export class WriteAheadLog {
       committedNextSeq: () => wal.counters.nextSeq,
       quarantine: (seq, value, bytes, reason) => wal.quarantine(seq, value, bytes, reason),
       readFailed: (err) => wal.readFailed(err),
+      caughtUpFromDisk: () => {
+        wal.verifyPending = true;
+        if (wal.writing === undefined) wal.verifyReaderHoldsPending();
+      },
     };
+  }
+
+  /**
+   * Once the reader caught up, the counters' pending records must all be in its hands
+   * (buffered or handed out). If some are not, LevelDB skipped them: a damaged block (W5).
+   * Runs only between batches, when the counters and the reader agree on what is settled.
+   */
+  private verifyReaderHoldsPending(): void {
+    if (!this.verifyPending || !this.reader.isCaughtUp || this.failure !== undefined) return;
+    this.verifyPending = false;
+    const held = this.reader.inFlight + this.reader.buffered.records;
+    if (held === this.counters.pendingRecords) return;
+    const missing = this.counters.pendingRecords - held;
+    this.enterFailure(
+      new WalshipError(
+        ErrorCodes.WAL_CORRUPT,
+        `the WAL at ${this.location} is corrupt (read: ${missing} pending records could not be read; LevelDB skipped a damaged block); run \`walship wal repair ${this.location}\` (or repairWal()) to recover what is readable`,
+        { details: { location: this.location, operation: 'read', missing } },
+      ),
+    );
   }
 
   // ── Internals: writing ─────────────────────────────────────────────────────────────
@@ -817,6 +850,7 @@ export class WriteAheadLog {
       this.counters = next;
       if (!sync) this.unsyncedWrites = true;
       for (const item of items) item.committed();
+      this.verifyReaderHoldsPending();
     }
     if (this.failure !== undefined) this.rejectQueued(this.failure);
   }
