@@ -1,0 +1,276 @@
+import type { Readable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
+import { Pool } from 'undici';
+import { DeliveryError } from '../../delivery/delivery-error.ts';
+import type { DeliveryBatch, DeliveryRecord, ProtocolClient } from '../../delivery/protocol-client.ts';
+import { ErrorCodes, isWalshipError } from '../../errors.ts';
+import type { Logger } from '../../logging/logger.ts';
+import { CONTENT_TYPES, encodeJsonBody, encodeSlsBody, gzipBody } from './encode.ts';
+import { type HttpSinkOptions, type ResolvedHttpSinkOptions, resolveHttpSinkOptions } from './http-sink-options.ts';
+import { readBodySnippet, statusError, transportError } from './http-response.ts';
+
+/** The header that carries the idempotency key (D2) on every request. */
+export const IDEMPOTENCY_HEADER = 'x-walship-idempotency-key';
+/** `x-log-apiversion` of SLS requests. */
+export const SLS_API_VERSION = '0.6.0';
+
+const USER_AGENT = 'walship';
+const TIMEOUT = Symbol('timeout');
+
+interface Exchange {
+  readonly status: number;
+  readonly retryAfter: string | string[] | undefined;
+  readonly snippet: Buffer;
+}
+
+interface RequestSpec {
+  readonly method: 'POST' | 'HEAD';
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body?: Buffer;
+}
+
+/**
+ * A {@link ProtocolClient} for one HTTP(S) host, over an undici keep-alive `Pool` of
+ * `concurrency` connections.
+ *
+ * **Acks (D1).** Only a 2xx answer acknowledges a request; the body of every answer is read
+ * (or the connection dropped) before the promise settles.
+ *
+ * **`publishEvents(batch)` contract.**
+ * - `json` / `ndjson`: one request for the whole batch, all or nothing: resolves with `[]` on
+ *   a 2xx and rejects with a {@link DeliveryError} otherwise. The request carries `batch.key`.
+ * - `sls`: one request per record, in order, each carrying its record's `idempotencyKey`.
+ *   Resolves with `[]` when every record was acknowledged. When record `i` fails:
+ *   - `i === 0` (nothing was published by this call): rejects with the DeliveryError, whatever
+ *     its kind, so the caller backs off, splits or dead-letters as D3 says;
+ *   - `i > 0`: resolves with the remainder `records.slice(i)`, whatever the failure's kind.
+ *     The caller sends the remainder again; the failure then recurs at index 0 and is reported
+ *     by a rejection (with its `Retry-After`, status and kind intact).
+ *   So: the promise resolves exactly when this call made progress, and the remainder is
+ *   always a suffix of the batch in WAL order. An abort of `signal` follows the same rule.
+ *
+ * **Errors.** Status handling per `statusError` (401/403 retryable with `auth`, 404 on SLS a
+ * `config` error, other 4xx permanent with the start of the response body in the message);
+ * anything without an HTTP answer (refused, reset, TLS failure, timeout, abort) is retryable.
+ * A `json`/`ndjson` record whose payload does not decode as a LogGroup is a permanent
+ * `invalid_payload` failure. After `close()` every call rejects with a retryable `closed`.
+ *
+ * **Connection state.** `isConnected()` is false until `connect()` (or a request) gets an
+ * HTTP answer, false again after a request fails without one, true after the next answer of
+ * any status (the host is reachable). `connect(timeoutMs)` sends a `HEAD` to the URL unless
+ * `probe: false`.
+ *
+ * Authentication is by static headers (or URL credentials); Alibaba Cloud's SLS request
+ * signing is not implemented.
+ */
+export class HttpClient implements ProtocolClient {
+  readonly name: string;
+  readonly options: ResolvedHttpSinkOptions;
+  readonly #pool: Pool;
+  readonly #log: Logger;
+  #connected = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ResolvedHttpSinkOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.#log = options.logger;
+    const connect: Record<string, unknown> = { timeout: options.timeoutMs };
+    if (options.tls !== undefined) {
+      const tls: ConnectionOptions = {
+        ca: options.tls.ca as ConnectionOptions['ca'],
+        cert: options.tls.cert,
+        key: options.tls.key,
+        rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
+      };
+      if (options.tls.servername !== undefined) tls.servername = options.tls.servername;
+      Object.assign(connect, tls);
+    }
+    this.#pool = new Pool(options.origin, {
+      connections: options.concurrency,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connect,
+    });
+    this.#log.debug(
+      { encoding: options.encoding, concurrency: options.concurrency, headerNames: Object.keys(options.headers) },
+      'http client created',
+    );
+  }
+
+  isConnected(): boolean {
+    return this.#connected && this.#closing === undefined;
+  }
+
+  async connect(timeoutMs: number): Promise<void> {
+    this.#assertOpen();
+    if (!this.options.probe) {
+      this.#setConnected(true);
+      return;
+    }
+    const path = this.options.basePath === '' ? '/' : this.options.basePath;
+    // Any HTTP answer, whatever its status, shows the host is reachable.
+    await this.#exchange({ method: 'HEAD', path, headers: { ...this.options.headers, 'user-agent': USER_AGENT } }, timeoutMs);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#connected = false;
+      // Waits for requests in flight (each bounded by `timeoutMs`); abort them to stop sooner.
+      await this.#pool.close();
+      this.#log.debug('http client closed');
+    })();
+    return this.#closing;
+  }
+
+  async publishEvents(batch: DeliveryBatch, signal?: AbortSignal): Promise<readonly DeliveryRecord[]> {
+    this.#assertOpen();
+    const records = batch.records;
+    if (records.length === 0) return [];
+    if (this.options.encoding !== 'sls') {
+      await this.#sendJson(records, batch.key, signal);
+      return [];
+    }
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      try {
+        await this.#sendSls(record, record.idempotencyKey, signal);
+      } catch (err) {
+        if (i === 0) throw err;
+        // Progress was made: hand back the unpublished suffix; its first record will report
+        // this failure again on the next attempt.
+        this.#log.debug(
+          { batch: batch.key, published: i, remaining: records.length - i, reason: (err as DeliveryError).reason },
+          'sls batch partly published',
+        );
+        return records.slice(i);
+      }
+    }
+    return [];
+  }
+
+  async publishEvent(record: DeliveryRecord, key: string, signal?: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    if (this.options.encoding === 'sls') await this.#sendSls(record, key, signal);
+    else await this.#sendJson([record], key, signal);
+  }
+
+  async #sendSls(record: DeliveryRecord, key: string, signal: AbortSignal | undefined): Promise<void> {
+    const { compression, basePath } = this.options;
+    const path = `${basePath}/logstores/${encodeURIComponent(record.meta.logstore)}/shards/lb`;
+    const body = await encodeSlsBody(record.payload, compression);
+    const headers: Record<string, string> = {
+      ...this.options.headers,
+      'user-agent': USER_AGENT,
+      'content-type': CONTENT_TYPES.sls,
+      'x-log-apiversion': SLS_API_VERSION,
+      'x-log-bodyrawsize': String(record.payload.length),
+      [IDEMPOTENCY_HEADER]: key,
+    };
+    if (compression !== 'none') headers['x-log-compresstype'] = compression;
+    await this.#post({ method: 'POST', path, headers, body }, signal);
+  }
+
+  async #sendJson(records: readonly DeliveryRecord[], key: string, signal: AbortSignal | undefined): Promise<void> {
+    const encoding = this.options.encoding === 'ndjson' ? 'ndjson' : 'json';
+    let body: Buffer;
+    try {
+      body = encodeJsonBody(records, encoding);
+    } catch (err) {
+      if (!isWalshipError(err, ErrorCodes.INVALID_LOG_GROUP)) throw err;
+      throw new DeliveryError(`a record of batch ${key} is not a valid LogGroup: ${err.message}`, {
+        kind: 'permanent',
+        reason: 'invalid_payload',
+        cause: err,
+      });
+    }
+    const headers: Record<string, string> = {
+      ...this.options.headers,
+      'user-agent': USER_AGENT,
+      'content-type': CONTENT_TYPES[encoding],
+      [IDEMPOTENCY_HEADER]: key,
+    };
+    if (this.options.gzip) {
+      body = await gzipBody(body);
+      headers['content-encoding'] = 'gzip';
+    }
+    await this.#post({ method: 'POST', path: this.options.basePath, headers, body }, signal);
+  }
+
+  /** Sends a POST; resolves on a 2xx (the ack), rejects with a DeliveryError otherwise. */
+  async #post(spec: RequestSpec, signal: AbortSignal | undefined): Promise<void> {
+    const what = `${spec.method} ${this.options.origin}${spec.path}`;
+    const answer = await this.#exchange(spec, this.options.timeoutMs, signal);
+    const err = statusError(answer.status, answer.retryAfter, answer.snippet, {
+      what,
+      sls: this.options.encoding === 'sls',
+    });
+    if (err !== undefined) {
+      this.#log.debug({ status: answer.status, kind: err.kind, reason: err.reason, path: spec.path }, 'request refused');
+      throw err;
+    }
+  }
+
+  /**
+   * One request and its whole answer within `timeoutMs`. Resolves with the status for any
+   * HTTP answer; rejects with a retryable DeliveryError when there was none.
+   */
+  async #exchange(spec: RequestSpec, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
+    const what = `${spec.method} ${this.options.origin}${spec.path}`;
+    const controller = new AbortController();
+    let timedOut = false;
+    let aborted = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(TIMEOUT);
+    }, timeoutMs);
+    const onAbort = (): void => {
+      aborted = true;
+      controller.abort(signal?.reason);
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const res = await this.#pool.request({
+        method: spec.method,
+        path: spec.path,
+        headers: spec.headers,
+        body: spec.body,
+        signal: controller.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      // Read (or drop) the body before settling: undici needs it to reuse the connection, and
+      // a 2xx counts as an ack only once the whole answer arrived.
+      const snippet = await readBodySnippet(res.body as unknown as Readable);
+      this.#setConnected(true);
+      return { status: res.statusCode, retryAfter: res.headers['retry-after'], snippet };
+    } catch (err) {
+      const failure = transportError(err, { what, timedOut, timeoutMs, aborted });
+      if (failure.reason !== 'aborted' && failure.reason !== 'closed') this.#setConnected(false, failure);
+      throw failure;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #setConnected(connected: boolean, why?: DeliveryError): void {
+    if (this.#connected === connected) return;
+    this.#connected = connected;
+    if (connected) this.#log.debug('host reachable');
+    else this.#log.info({ reason: why?.reason, err: why?.message }, 'host unreachable');
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) {
+      throw new DeliveryError(`${this.name}: the client is closed`, { kind: 'retryable', reason: 'closed' });
+    }
+  }
+}
+
+/** Resolves and validates `options` (throws `WALSHIP_INVALID_OPTIONS`) and creates the client. */
+export function createHttpClient(options: HttpSinkOptions): HttpClient {
+  return new HttpClient(resolveHttpSinkOptions(options));
+}

@@ -1,0 +1,334 @@
+// The test receiver: deduplication on the idempotency key (R2), faults and their replay from a
+// seed (R3, R4), outages (R5), the `out` file (R1), and what it refuses. Invariants R1–R5 are
+// stated in src/receiver/index.ts.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+
+import { request } from 'undici';
+
+import { DeliveryError } from '../../src/delivery/delivery-error.ts';
+import { ErrorCodes, WalshipError } from '../../src/errors.ts';
+import { type Receiver, type ReceiverOptions, startReceiver } from '../../src/receiver/index.ts';
+import { createHttpClient, type HttpClient, type HttpSinkOptions } from '../../src/sinks/http/index.ts';
+import { captureLogger } from '../helpers/capture-logger.ts';
+import { tempDir } from '../helpers/tmpdir.ts';
+import { expectedIds, makeBatch, makeRecords } from '../sinks/http/fixtures.ts';
+
+const quiet = captureLogger('warn').logger;
+
+async function withReceiver(
+  options: ReceiverOptions,
+  fn: (receiver: Receiver, client: HttpClient) => Promise<void>,
+  clientOptions: Omit<HttpSinkOptions, 'url'> = {},
+): Promise<void> {
+  const receiver = await startReceiver({ logger: quiet, ...options });
+  const client = createHttpClient({ url: receiver.url, logger: quiet, ...clientOptions });
+  try {
+    await fn(receiver, client);
+  } finally {
+    await client.close();
+    await receiver.close();
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<DeliveryError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof DeliveryError, `expected a DeliveryError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
+}
+
+/** A raw POST; resolves with the status and body text, or with `'error'` when there was no answer. */
+async function post(
+  url: string,
+  body: Buffer | string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string; headers: Record<string, unknown> } | 'error'> {
+  try {
+    const res = await request(url, { method: 'POST', body, headers });
+    return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
+  } catch {
+    return 'error';
+  }
+}
+
+function oneLog(n: number): string {
+  return JSON.stringify([{ time: 1_700_000_000, contents: { n: String(n) }, tags: {}, logstore: 'ls' }]);
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+describe('receiver deduplication (R2)', () => {
+  it('stores a request once and answers a repeated idempotency key with 200, counted as a duplicate', async () => {
+    await withReceiver({}, async (receiver, client) => {
+      const batch = makeBatch(makeRecords(1, 2));
+      assert.deepEqual(await client.publishEvents(batch), []);
+      assert.deepEqual(await client.publishEvents(batch), []);
+      const stats = receiver.stats();
+      assert.equal(stats.requests, 2);
+      assert.equal(stats.acceptedRequests, 1);
+      assert.equal(stats.duplicateRequests, 1);
+      assert.equal(stats.logs, 4);
+      assert.equal(stats.duplicateLogs, 4);
+      assert.deepEqual(
+        receiver.logs().map((l) => l.contents.n),
+        expectedIds(batch.records),
+      );
+      assert.deepEqual(
+        receiver.requests().map((r) => r.outcome),
+        ['accepted', 'duplicate'],
+      );
+    });
+  });
+
+  it('stores a request without a key every time it comes', async () => {
+    await withReceiver({}, async (receiver) => {
+      for (let i = 0; i < 2; i++) {
+        const res = await post(`${receiver.url}/ingest`, oneLog(1), { 'content-type': 'application/json' });
+        assert.notEqual(res, 'error');
+      }
+      assert.equal(receiver.stats().logs, 2);
+      assert.equal(receiver.stats().duplicateRequests, 0);
+    });
+  });
+
+  it('turns the retry of a request whose client timed out into a duplicate, not a second copy', async () => {
+    await withReceiver(
+      { latencyMs: 300 },
+      async (receiver, client) => {
+        const batch = makeBatch(makeRecords(1, 1));
+        const err = await rejection(client.publishEvents(batch));
+        assert.equal(err.reason, 'timeout');
+        receiver.clearFaults();
+        assert.deepEqual(await client.publishEvents(batch), []);
+        await new Promise((r) => setTimeout(r, 350)); // the slow original finishes meanwhile
+        const stats = receiver.stats();
+        assert.equal(stats.logs, 2, 'the one record (two logs) is stored once');
+        assert.equal(stats.acceptedRequests, 1);
+        assert.equal(stats.duplicateRequests, 1);
+      },
+      { timeoutMs: 100, encoding: 'sls' },
+    );
+  });
+});
+
+describe('receiver faults (R3, R4)', () => {
+  it('replays the same faults for the same seed and request order', async () => {
+    const faults: ReceiverOptions = { failRate: 0.3, resetRate: 0.15, retryAfterRate: 0.2, seed: 1234 };
+    const run = async (seed: number): Promise<string[]> => {
+      const receiver = await startReceiver({ logger: quiet, ...faults, seed });
+      try {
+        assert.equal(receiver.seed, seed);
+        for (let i = 0; i < 40; i++) await post(`${receiver.url}/ingest`, oneLog(i), { 'content-type': 'application/json' });
+        const s = receiver.stats();
+        assert.equal(s.requests, 40);
+        assert.equal(s.acceptedRequests + s.faults.fail + s.faults.reset + s.faults.retryAfter, 40);
+        assert.equal(s.logs, s.acceptedRequests, 'faulted requests are not stored');
+        return receiver.requests().map((r) => r.outcome);
+      } finally {
+        await receiver.close();
+      }
+    };
+    const first = await run(1234);
+    assert.deepEqual(await run(1234), first);
+    for (const outcome of ['accepted', 'fail', 'reset', 'retryAfter']) assert.ok(first.includes(outcome), `no ${outcome} in ${first}`);
+    assert.notDeepEqual(await run(99), first);
+  });
+
+  it('answers failStatus at failRate, and 429 with Retry-After at retryAfterRate', async () => {
+    await withReceiver({ failRate: 1, failStatus: 500 }, async (receiver, client) => {
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(err.statusCode, 500);
+      receiver.setFaults({ failRate: 0, retryAfterRate: 1, retryAfterSeconds: 3 });
+      const limited = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(limited.statusCode, 429);
+      assert.equal(limited.retryAfterMs, 3000);
+      assert.deepEqual(receiver.stats().faults, { fail: 1, reset: 0, retryAfter: 1, latency: 0, reject: 0, outage: 0 });
+      assert.equal(receiver.stats().logs, 0);
+    });
+  });
+
+  it('refuses a whole request when one of its logs matches rejectWhen, so a bad record can be isolated', async () => {
+    await withReceiver({ rejectWhen: (log) => log.contents.n === 'r2.1' }, async (receiver, client) => {
+      const records = makeRecords(1, 3);
+      const err = await rejection(client.publishEvents(makeBatch(records)));
+      assert.equal(err.kind, 'permanent');
+      assert.equal(err.statusCode, 400);
+      assert.equal(receiver.stats().logs, 0, 'nothing of the refused request is stored');
+      // Split: the good records go through, the bad one is refused alone.
+      const outcomes = [];
+      for (const r of records) outcomes.push(await client.publishEvents(makeBatch([r])).then(() => 'ok', (e: DeliveryError) => e.kind));
+      assert.deepEqual(outcomes, ['ok', 'permanent', 'ok']);
+      assert.deepEqual(
+        receiver.logs().map((l) => l.contents.n),
+        ['r1.0', 'r1.1', 'r3.0', 'r3.1'],
+      );
+      assert.equal(receiver.stats().faults.reject, 2);
+    });
+  });
+
+  it('changes faults at run time and validates them like the start options', async () => {
+    await withReceiver({ failRate: 1 }, async (receiver, client) => {
+      await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      receiver.setFaults({ failRate: 0 });
+      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(1, 1))), []);
+      assert.throws(
+        () => receiver.setFaults({ failRate: 2 }),
+        (e: unknown) => e instanceof WalshipError && e.code === ErrorCodes.INVALID_OPTIONS && /`failRate` to be a number from 0 to 1, got 2/.test(e.message),
+      );
+      assert.equal(receiver.faults().failRate, 0, 'a rejected change leaves the faults as they were');
+    });
+  });
+
+  it('rejects invalid start options with coded errors naming the option', async () => {
+    const cases: Array<[ReceiverOptions, RegExp]> = [
+      [{ failRate: -0.1 }, /`failRate` to be a number from 0 to 1/],
+      [{ latencyMs: [50, 10] }, /`latencyMs\[1\]` to be an integer from 50/],
+      [{ port: 70_000 }, /`port` to be an integer from 0 to 65535, got 70000/],
+      [{ failStatus: 99 }, /`failStatus` to be an integer from 100 to 599/],
+    ];
+    for (const [options, message] of cases) {
+      await assert.rejects(
+        startReceiver({ logger: quiet, ...options }),
+        (e: unknown) => e instanceof WalshipError && e.code === ErrorCodes.INVALID_OPTIONS && message.test(e.message),
+      );
+    }
+  });
+});
+
+describe('receiver outages (R5)', () => {
+  it('refuses connections during an outage and accepts again on the same port after it', async () => {
+    await withReceiver({}, async (receiver, client) => {
+      await client.connect(1000);
+      const port = receiver.port;
+      const over = receiver.outage(400);
+      assert.equal(await refused(port), true, 'the port refuses connections');
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(err.kind, 'retryable');
+      assert.equal(err.reason, 'econnrefused');
+      await over;
+      assert.equal(receiver.port, port);
+      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(1, 1))), []);
+      assert.equal(receiver.stats().faults.outage, 1);
+      assert.equal(receiver.stats().logs, 2);
+    });
+  });
+
+  it('drops requests in progress at the start of an outage without storing them', async () => {
+    await withReceiver({ latencyMs: 1000 }, async (receiver, client) => {
+      const publishing = rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      while (receiver.stats().requests === 0) await new Promise((r) => setTimeout(r, 5));
+      const over = receiver.outage(50);
+      const err = await publishing;
+      assert.equal(err.kind, 'retryable');
+      await over;
+      assert.equal(receiver.stats().logs, 0);
+      assert.deepEqual(
+        receiver.requests().map((r) => r.outcome),
+        ['dropped'],
+      );
+    });
+  });
+});
+
+describe('receiver input', () => {
+  it('appends each accepted log to the out file as an NDJSON line, and duplicates never (R1)', async () => {
+    const out = join(tempDir('walship-receiver'), 'received.ndjson');
+    await withReceiver(
+      { out },
+      async (receiver, client) => {
+        const batch = makeBatch(makeRecords(1, 3));
+        await client.publishEvents(batch);
+        await client.publishEvents(batch);
+        const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { contents: { n: string }; idempotencyKey: string });
+        assert.deepEqual(
+          lines.map((l) => l.contents.n),
+          expectedIds(batch.records),
+        );
+        assert.ok(lines.every((l, i) => l.idempotencyKey === batch.records[Math.floor(i / 2)]!.idempotencyKey));
+        assert.deepEqual(receiver.logs().map((l) => JSON.parse(JSON.stringify(l))), lines);
+      },
+      { encoding: 'sls', compression: 'deflate' },
+    );
+  });
+
+  it('refuses bodies it cannot decode, with the status that says why, and counts them as invalid', async () => {
+    await withReceiver({ maxBodyBytes: 4096 }, async (receiver) => {
+      const slsPath = `${receiver.url}/logstores/ls/shards/lb`;
+      const cases: Array<[string, Buffer | string, Record<string, string>, number, RegExp]> = [
+        [slsPath, Buffer.from([0x0a, 0x00]), { 'content-type': 'application/x-protobuf', 'x-log-bodyrawsize': '5' }, 400, /InvalidBodyRawSize/],
+        [slsPath, Buffer.from('nope'), { 'content-type': 'application/x-protobuf', 'x-log-compresstype': 'lz4', 'x-log-bodyrawsize': '100' }, 400, /LZ4/],
+        [slsPath, Buffer.from([0xff, 0xff]), { 'content-type': 'application/x-protobuf' }, 400, /not an sls_logs.LogGroup/],
+        [slsPath, '[]', { 'content-type': 'application/json' }, 415, /UnsupportedMediaType/],
+        [`${receiver.url}/ingest`, 'a,b', { 'content-type': 'text/csv' }, 415, /UnsupportedMediaType/],
+        [`${receiver.url}/ingest`, '[{"time":1}]', { 'content-type': 'application/json' }, 400, /\[0\]\.contents/],
+        [`${receiver.url}/ingest`, '{"time":1,"contents":{}}\n{oops', { 'content-type': 'application/x-ndjson' }, 400, /line 2/],
+        [`${receiver.url}/ingest`, 'x'.repeat(5000), { 'content-type': 'application/json' }, 413, /PostBodyTooLarge/],
+        [`${receiver.url}/ingest`, gzipSync(Buffer.alloc(10_000, 0x20)), { 'content-type': 'application/json', 'content-encoding': 'gzip' }, 413, /PostBodyTooLarge/],
+      ];
+      for (const [url, body, headers, status, message] of cases) {
+        const res = await post(url, body, headers);
+        assert.notEqual(res, 'error');
+        if (res === 'error') continue;
+        assert.equal(res.status, status, `${url} ${JSON.stringify(headers)}: ${res.text}`);
+        assert.match(res.text, message);
+      }
+      assert.equal(receiver.stats().invalidRequests, cases.length);
+      assert.equal(receiver.stats().logs, 0);
+    });
+  });
+
+  it('accepts NDJSON with a blank line and a JSON object alone, gzipped or not', async () => {
+    await withReceiver({}, async (receiver) => {
+      const ndjson = '{"time":1,"contents":{"n":"a"}}\n\n{"time":2,"contents":{"n":"b"},"tags":{"t":"1"}}\n';
+      const r1 = await post(`${receiver.url}/x`, gzipSync(ndjson), { 'content-type': 'application/x-ndjson; charset=utf-8', 'content-encoding': 'gzip' });
+      const r2 = await post(`${receiver.url}/y`, '{"time":3,"contents":{"n":"c"}}', { 'content-type': 'application/json' });
+      assert.deepEqual([r1, r2].map((r) => (r === 'error' ? r : r.status)), [200, 200]);
+      assert.deepEqual(
+        receiver.logs().map((l) => [l.contents.n, l.tags, l.logstore, l.encoding]),
+        [
+          ['a', {}, '', 'ndjson'],
+          ['b', { t: '1' }, '', 'ndjson'],
+          ['c', {}, '', 'json'],
+        ],
+      );
+    });
+  });
+
+  it('answers HEAD with 200 and GET /stats with the counters, without counting them as requests', async () => {
+    await withReceiver({}, async (receiver) => {
+      const head = await request(`${receiver.url}/anything`, { method: 'HEAD' });
+      await head.body.dump();
+      assert.equal(head.statusCode, 200);
+      const res = await request(`${receiver.url}/stats`);
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(await res.body.json(), receiver.stats());
+      assert.equal(receiver.stats().requests, 0);
+    });
+  });
+
+  it('close() is idempotent and frees the port', async () => {
+    const receiver = await startReceiver({ logger: quiet });
+    const first = receiver.close();
+    assert.equal(receiver.close(), first);
+    await first;
+    assert.equal(await refused(receiver.port), true);
+    await assert.rejects(receiver.outage(10), (e: unknown) => e instanceof WalshipError && e.code === ErrorCodes.CLOSED);
+  });
+});

@@ -1,0 +1,572 @@
+// The HTTP sink against the real receiver (and a bare node:http server for the status table):
+// the three encodings, SLS compression and its LZ4 block format, gzip, idempotency keys (D2),
+// TLS, status classification (D3), network failures, and the partial-publish contract (H4).
+// Invariants H1–H5 are stated in src/sinks/http/index.ts.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+
+import { ErrorCodes, WalshipError } from '../../../src/errors.ts';
+import { DeliveryError } from '../../../src/delivery/delivery-error.ts';
+import { decodeLogGroup } from '../../../src/model/index.ts';
+import { type Receiver, startReceiver } from '../../../src/receiver/index.ts';
+import {
+  createHttpClient,
+  encodeSlsBody,
+  type HttpClient,
+  type HttpSinkOptions,
+  lz4BlockCompress,
+  lz4BlockDecompress,
+  recordToJsonLogs,
+  resolveHttpSinkOptions,
+} from '../../../src/sinks/http/index.ts';
+import { captureLogger } from '../../helpers/capture-logger.ts';
+import { tempDir } from '../../helpers/tmpdir.ts';
+import {
+  expectedIds,
+  hasOpenssl,
+  makeBatch,
+  makeRecord,
+  makeRecords,
+  referenceLz4BlockDecode,
+  sampleGroup,
+  selfSignedCert,
+} from './fixtures.ts';
+
+const quiet = captureLogger('warn').logger;
+
+/** Runs `fn` with a receiver and a client on it; closes both, whatever happens. */
+async function withClient(
+  receiverOptions: Parameters<typeof startReceiver>[0],
+  clientOptions: Omit<HttpSinkOptions, 'url'> & { url?: string },
+  fn: (client: HttpClient, receiver: Receiver) => Promise<void>,
+): Promise<void> {
+  const receiver = await startReceiver({ logger: quiet, ...receiverOptions });
+  const client = createHttpClient({ url: receiver.url, logger: quiet, ...clientOptions });
+  try {
+    await fn(client, receiver);
+  } finally {
+    await client.close();
+    await receiver.close();
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<DeliveryError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof DeliveryError, `expected a DeliveryError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
+}
+
+/** A port nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('HTTP sink options', () => {
+  it('rejects a url that is not http(s), naming the option and what it got', () => {
+    for (const url of [42, 'ftp://example.com', 'not a url', undefined]) {
+      assert.throws(
+        () => resolveHttpSinkOptions({ url } as unknown as HttpSinkOptions),
+        (err: unknown) =>
+          err instanceof WalshipError &&
+          err.code === ErrorCodes.INVALID_OPTIONS &&
+          err.message.startsWith('Expected `url` to be an http(s) URL, got '),
+      );
+    }
+    assert.throws(() => resolveHttpSinkOptions({ url: 42 } as unknown as HttpSinkOptions), {
+      message: 'Expected `url` to be an http(s) URL, got 42',
+    });
+  });
+
+  it('fills every default from src/config/defaults.ts', () => {
+    const o = resolveHttpSinkOptions({ url: 'http://127.0.0.1:4318/', logger: quiet });
+    assert.equal(o.encoding, 'json');
+    assert.equal(o.concurrency, 4);
+    assert.equal(o.timeoutMs, 30_000);
+    assert.equal(o.gzip, false);
+    assert.equal(o.probe, true);
+    assert.equal(o.name, 'http://127.0.0.1:4318');
+    assert.equal(resolveHttpSinkOptions({ url: 'http://h/', encoding: 'sls', logger: quiet }).compression, 'lz4');
+  });
+
+  it('rejects out-of-range numbers and conflicting options instead of clamping them', () => {
+    const bad: Array<[Partial<HttpSinkOptions>, RegExp]> = [
+      [{ concurrency: 0 }, /`concurrency` to be an integer >= 1, got 0/],
+      [{ timeoutMs: 1.5 }, /`timeoutMs` to be an integer >= 1, got 1.5/],
+      [{ encoding: 'xml' as never }, /`encoding` to be 'sls', 'json' or 'ndjson', got "xml"/],
+      [{ encoding: 'sls', gzip: true }, /`gzip` applies to encodings 'json' and 'ndjson' only/],
+      [{ encoding: 'json', compression: 'lz4' }, /`compression` applies to encoding 'sls' only/],
+      [{ tls: { rejectUnauthorized: false } }, /`tls` needs an https URL/],
+      [{ headers: { 'Content-Type': 'text/plain' } }, /`headers.Content-Type` is set by the sink/],
+      [{ headers: { 'x-log-bodyrawsize': '1' } }, /`headers.x-log-bodyrawsize` is set by the sink/],
+      [{ headers: { authorization: 'a\r\nb' } }, /`headers.authorization` to be a string without CR, LF or NUL/],
+    ];
+    for (const [options, message] of bad) {
+      assert.throws(
+        () => resolveHttpSinkOptions({ url: 'http://127.0.0.1:1', logger: quiet, ...options }),
+        (err: unknown) => err instanceof WalshipError && err.code === ErrorCodes.INVALID_OPTIONS && message.test(err.message),
+        `${JSON.stringify(options)} should fail with ${message}`,
+      );
+    }
+  });
+
+  it('turns URL credentials into a Basic authorization header and keeps them out of the name', () => {
+    const o = resolveHttpSinkOptions({ url: 'https://ann:s%3Acret@logs.example.com/ingest', logger: quiet });
+    assert.equal(o.headers.authorization, `Basic ${Buffer.from('ann:s:cret').toString('base64')}`);
+    assert.equal(o.name, 'https://logs.example.com/ingest');
+    assert.ok(!o.url.href.includes('cret'));
+  });
+});
+
+describe('SLS LZ4 block format', () => {
+  it('compresses to a raw LZ4 block (no size prefix, no frame) that an independent decoder reads', async () => {
+    const group = sampleGroup('lz4', 50);
+    const payload = makeRecord(1, group).payload;
+    const block = await lz4BlockCompress(payload);
+    assert.ok(block.length < payload.length, 'repetitive logs compress');
+    assert.deepEqual(referenceLz4BlockDecode(block, payload.length), payload);
+    assert.deepEqual(lz4BlockDecompress(block, payload.length), payload);
+  });
+
+  it('decompresses a raw LZ4 block made by hand from the format description', () => {
+    // token 0x35: 3 literals "abc", then a match of 5+4 = 9 bytes at offset 3; token 0x50: 5 literals.
+    const block = Buffer.from([0x35, 0x61, 0x62, 0x63, 0x03, 0x00, 0x50, 0x78, 0x79, 0x7a, 0x77, 0x76]);
+    assert.equal(lz4BlockDecompress(block, 17).toString(), 'abcabcabcabcxyzwv');
+    assert.throws(() => lz4BlockDecompress(block, 20));
+  });
+});
+
+describe('HTTP sink, SLS encoding', () => {
+  for (const compression of ['lz4', 'deflate', 'none'] as const) {
+    it(`delivers each LogGroup as protobuf with ${compression} compression, decoded intact by the receiver`, async () => {
+      await withClient({}, { encoding: 'sls', compression }, async (client, receiver) => {
+        const group = sampleGroup('a', 3, { machineUUID: 'uuid-1' });
+        const records = [makeRecord(7, group, { logstore: 'access' }), makeRecord(8, sampleGroup('b', 1), { logstore: 'errors' })];
+        assert.deepEqual(await client.publishEvents(makeBatch(records)), []);
+
+        const requests = receiver.requests();
+        assert.equal(requests.length, 2, 'one request per record');
+        for (const [i, req] of requests.entries()) {
+          const record = records[i]!;
+          assert.equal(req.path, `/logstores/${record.meta.logstore}/shards/lb`);
+          assert.equal(req.headers['content-type'], 'application/x-protobuf');
+          assert.equal(req.headers['x-log-apiversion'], '0.6.0');
+          assert.equal(req.headers['x-log-bodyrawsize'], String(record.payload.length));
+          assert.equal(req.headers['x-log-compresstype'], compression === 'none' ? undefined : compression);
+          assert.equal(req.headers['x-walship-idempotency-key'], record.idempotencyKey);
+          const expectedBody = await encodeSlsBody(record.payload, compression);
+          assert.equal(req.bodyBytes, expectedBody.length);
+          assert.equal(req.outcome, 'accepted');
+        }
+
+        const logs = receiver.logs();
+        assert.equal(logs.length, 4);
+        assert.deepEqual(logs[0], {
+          time: 1_700_000_000,
+          timeNs: 123_456_789,
+          contents: { msg: `hello a 0 ${'x'.repeat(40)}`, n: 'a.0' },
+          tags: { __pack_id__: 'ABCD-a', host: 'web-1' },
+          source: '10.0.0.7',
+          topic: 'app',
+          category: 'cat',
+          machineUUID: 'uuid-1',
+          logstore: 'access',
+          idempotencyKey: records[0]!.idempotencyKey,
+          encoding: 'sls',
+        });
+        assert.equal(logs[1]!.timeNs, undefined, 'a log without Time_ns has none');
+        assert.equal(logs[3]!.logstore, 'errors');
+        assert.deepEqual(
+          logs.map((l) => l.contents.n),
+          ['a.0', 'a.1', 'a.2', 'b.0'],
+        );
+      });
+    });
+  }
+
+  it('sends the payload exactly as stored in the WAL, without re-encoding it', async () => {
+    // A LogGroup with Topic (3) before Logs (1): valid protobuf that our encoder never writes,
+    // so a re-encoding sink would send different bytes.
+    const log = Buffer.from([0x08, 0x05, 0x12, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76]);
+    const payload = Buffer.concat([Buffer.from([0x1a, 0x01, 0x74, 0x0a, log.length]), log]);
+    assert.deepEqual(decodeLogGroup(payload), { logs: [{ time: 5, contents: [{ key: 'k', value: 'v' }] }], topic: 't', logTags: [] });
+    const bodies: Buffer[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks));
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = createHttpClient({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      encoding: 'sls',
+      compression: 'none',
+      logger: quiet,
+    });
+    try {
+      const record = { ...makeRecord(1, sampleGroup('x', 1)), payload, bytes: payload.length };
+      await client.publishEvent(record, record.idempotencyKey);
+      assert.deepEqual(bodies, [payload]);
+    } finally {
+      await client.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('returns the unpublished remainder when the third request fails after two were acknowledged (H4)', async () => {
+    const records = makeRecords(1, 5);
+    let failing = true;
+    await withClient(
+      { rejectWhen: (log) => failing && log.contents.n === 'r3.0', rejectStatus: 503 },
+      { encoding: 'sls' },
+      async (client, receiver) => {
+        const remainder = await client.publishEvents(makeBatch(records));
+        assert.deepEqual(
+          remainder.map((r) => r.seq),
+          [3, 4, 5],
+        );
+        assert.equal(receiver.stats().acceptedRequests, 2);
+        assert.equal(receiver.requests().length, 3, 'nothing is sent after the failed record');
+
+        // The next attempt starts at the failed record and reports its failure.
+        const err = await rejection(client.publishEvents(makeBatch(remainder)));
+        assert.equal(err.kind, 'retryable');
+        assert.equal(err.statusCode, 503);
+
+        failing = false;
+        assert.deepEqual(await client.publishEvents(makeBatch(remainder)), []);
+        assert.deepEqual(
+          receiver.logs().map((l) => l.contents.n),
+          expectedIds(records),
+        );
+      },
+    );
+  });
+
+  it('returns the remainder after a published prefix even when the failure is permanent, then rejects on it', async () => {
+    await withClient({ rejectWhen: (log) => log.contents.n === 'r2.1' }, { encoding: 'sls' }, async (client, receiver) => {
+      const remainder = await client.publishEvents(makeBatch(makeRecords(1, 3)));
+      assert.deepEqual(
+        remainder.map((r) => r.seq),
+        [2, 3],
+      );
+      const err = await rejection(client.publishEvents(makeBatch(remainder)));
+      assert.equal(err.kind, 'permanent');
+      assert.equal(err.statusCode, 400);
+      assert.match(err.message, /HTTP 400: .*rejected by rejectWhen/);
+      assert.equal(receiver.stats().logs, 2);
+    });
+  });
+
+  it('rejects when the first record fails, since nothing was published', async () => {
+    await withClient({ failRate: 1, failStatus: 502 }, { encoding: 'sls' }, async (client, receiver) => {
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 3))));
+      assert.equal(err.kind, 'retryable');
+      assert.equal(err.reason, 'http_502');
+      assert.equal(receiver.stats().requests, 1);
+    });
+  });
+
+  it('treats 404 from SLS (no such logstore) as a configuration error', async () => {
+    await withClient({ logstores: ['known'] }, { encoding: 'sls' }, async (client) => {
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1, 2, { logstore: 'missing' }))));
+      assert.equal(err.kind, 'config');
+      assert.equal(err.code, ErrorCodes.DELIVERY_MISCONFIGURED);
+      assert.equal(err.statusCode, 404);
+      assert.match(err.message, /LogStoreNotExist/);
+      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(2, 1, 2, { logstore: 'known' }))), []);
+    });
+  });
+});
+
+describe('HTTP sink, JSON and NDJSON encodings', () => {
+  for (const encoding of ['json', 'ndjson'] as const) {
+    for (const gzip of [false, true]) {
+      it(`delivers a batch as one ${encoding} request${gzip ? ', gzipped,' : ''} with one object per log`, async () => {
+        await withClient({}, { encoding, gzip }, async (client, receiver) => {
+          const records = [makeRecord(4, sampleGroup('a', 3)), makeRecord(5, sampleGroup('b', 2), { project: 'p2', logstore: 'ls2' })];
+          const batch = makeBatch(records);
+          assert.deepEqual(await client.publishEvents(batch), []);
+
+          const [req, ...more] = receiver.requests();
+          assert.equal(more.length, 0, 'one request per batch');
+          assert.equal(req!.headers['content-type'], encoding === 'json' ? 'application/json' : 'application/x-ndjson');
+          assert.equal(req!.headers['content-encoding'], gzip ? 'gzip' : undefined);
+          assert.equal(req!.headers['x-walship-idempotency-key'], batch.key);
+          assert.equal(req!.logs, 5);
+
+          const logs = receiver.logs();
+          assert.deepEqual(
+            logs.map((l) => l.contents.n),
+            ['a.0', 'a.1', 'a.2', 'b.0', 'b.1'],
+          );
+          assert.deepEqual(logs[0], {
+            time: 1_700_000_000,
+            timeNs: 123_456_789,
+            contents: { msg: `hello a 0 ${'x'.repeat(40)}`, n: 'a.0' },
+            tags: { __pack_id__: 'ABCD-a', host: 'web-1' },
+            source: '10.0.0.7',
+            topic: 'app',
+            category: 'cat',
+            project: 'proj',
+            logstore: 'store',
+            idempotencyKey: batch.key,
+            encoding,
+          });
+          assert.equal(logs[1]!.timeNs, undefined);
+          assert.equal(logs[3]!.project, 'p2');
+          assert.equal(logs[3]!.logstore, 'ls2');
+        });
+      });
+    }
+  }
+
+  it('maps a LogGroup to JSON logs with the last value of a repeated key and no prototype surprises', () => {
+    const record = makeRecord(1, {
+      logs: [{ time: 5, contents: [{ key: 'k', value: '1' }, { key: 'k', value: '2' }, { key: '__proto__', value: 'x' }] }],
+      logTags: [],
+    });
+    const [log] = recordToJsonLogs(record);
+    assert.equal(log!.contents.k, '2');
+    assert.equal(Object.getOwnPropertyDescriptor(log!.contents, '__proto__')?.value, 'x');
+    assert.equal(Object.getPrototypeOf(log!.contents), Object.prototype);
+    assert.deepEqual(JSON.parse(JSON.stringify(log)), {
+      time: 5,
+      contents: JSON.parse('{"k":"2","__proto__":"x"}'),
+      tags: {},
+      project: 'proj',
+      logstore: 'store',
+    });
+  });
+
+  it('rejects a record whose payload is not a LogGroup as a permanent invalid_payload failure', async () => {
+    await withClient({}, { encoding: 'json' }, async (client, receiver) => {
+      const good = makeRecord(1, sampleGroup('a', 1));
+      const bad = { ...good, seq: 2, idempotencyKey: 'w-2', payload: Buffer.from([0xff, 0xff, 0xff]) };
+      const err = await rejection(client.publishEvents(makeBatch([good, bad])));
+      assert.equal(err.kind, 'permanent');
+      assert.equal(err.reason, 'invalid_payload');
+      assert.equal(receiver.stats().requests, 0);
+    });
+  });
+
+  it('sends extra headers and URL credentials on every request, and never logs their values (H5)', async () => {
+    const { logger, lines } = captureLogger('debug');
+    const receiver = await startReceiver({ logger: quiet, failRate: 1 });
+    const url = receiver.url.replace('http://', 'http://ann:hunter2@');
+    const client = createHttpClient({ url, headers: { 'X-Api-Key': 'k-SECRET-1' }, logger });
+    try {
+      await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      receiver.clearFaults();
+      await client.connect(1000);
+      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(2, 1))), []);
+      for (const req of receiver.requests()) {
+        assert.equal(req.headers['x-api-key'], 'k-SECRET-1');
+        assert.equal(req.headers.authorization, `Basic ${Buffer.from('ann:hunter2').toString('base64')}`);
+      }
+      assert.ok(lines.length > 0, 'the client logged something');
+      const text = JSON.stringify(lines);
+      for (const secret of ['k-SECRET-1', 'hunter2', Buffer.from('ann:hunter2').toString('base64')]) {
+        assert.ok(!text.includes(secret), `a log line contains ${secret}`);
+      }
+      assert.ok(lines.every((l) => l.component === 'sink' && l.sink === 'http'));
+    } finally {
+      await client.close();
+      await receiver.close();
+    }
+  });
+});
+
+describe('HTTP sink over TLS', { skip: hasOpenssl() ? false : 'openssl is not installed' }, () => {
+  let cert: { cert: string; key: string };
+  before(() => {
+    cert = selfSignedCert(tempDir('walship-tls'));
+  });
+
+  it('delivers over HTTPS to a server whose self-signed certificate is given as the CA', async () => {
+    await withClient({ tls: cert }, { encoding: 'ndjson', tls: { ca: cert.cert } }, async (client, receiver) => {
+      assert.match(receiver.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      await client.connect(2000);
+      assert.equal(client.isConnected(), true);
+      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(1, 2))), []);
+      assert.equal(receiver.stats().logs, 4);
+    });
+  });
+
+  it('fails with a retryable error when the server certificate is not trusted', async () => {
+    await withClient({ tls: cert }, { encoding: 'json' }, async (client, receiver) => {
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(err.kind, 'retryable');
+      assert.match(err.reason, /self_signed|cert/i);
+      assert.equal(client.isConnected(), false);
+      assert.equal(receiver.stats().requests, 0);
+    });
+  });
+});
+
+describe('HTTP sink status classification (D3)', () => {
+  let server: Server;
+  let base: string;
+  before(async () => {
+    // Answers the status named in the path: POST /status/<code>.
+    server = createServer((req, res) => {
+      const status = Number(req.url!.split('/')[2]);
+      req.resume();
+      req.on('end', () => {
+        const headers: Record<string, string> = {};
+        if (status === 429) headers['retry-after'] = '7';
+        if (status === 503) headers['retry-after'] = new Date(Date.now() + 60_000).toUTCString();
+        res.writeHead(status, headers);
+        res.end(status === 204 || status === 304 ? undefined : `status ${status}: ${'e'.repeat(500)}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const table: Array<[number, 'ok' | 'retryable' | 'permanent' | 'config', { sls?: boolean; auth?: boolean }?]> = [
+    [200, 'ok'],
+    [204, 'ok'],
+    [400, 'permanent'],
+    [404, 'permanent'],
+    [404, 'config', { sls: true }],
+    [413, 'permanent'],
+    [422, 'permanent'],
+    [401, 'retryable', { auth: true }],
+    [403, 'retryable', { auth: true }],
+    [408, 'retryable'],
+    [429, 'retryable'],
+    [500, 'retryable'],
+    [502, 'retryable'],
+    [503, 'retryable'],
+    [504, 'retryable'],
+  ];
+  for (const [status, expected, flags = {}] of table) {
+    it(`classifies HTTP ${status}${flags.sls ? ' on SLS' : ''} as ${expected}`, async () => {
+      const client = createHttpClient({
+        url: `${base}/status/${status}`,
+        encoding: flags.sls ? 'sls' : 'json',
+        logger: quiet,
+      });
+      try {
+        const batch = makeBatch(makeRecords(1, 2));
+        if (expected === 'ok') {
+          assert.deepEqual(await client.publishEvents(batch), []);
+          return;
+        }
+        // SLS posts to <url>/logstores/...; the server reads the status from the path anyway.
+        const err = await rejection(client.publishEvents(batch));
+        assert.equal(err.kind, expected);
+        assert.equal(err.statusCode, status);
+        assert.equal(err.reason, `http_${status}`);
+        assert.equal(err.auth, flags.auth ?? false);
+        assert.equal(client.isConnected(), true, 'the host answered');
+        if (status === 429) assert.equal(err.retryAfterMs, 7000);
+        if (status === 503) assert.ok(err.retryAfterMs! > 50_000 && err.retryAfterMs! <= 60_000);
+        if (expected === 'permanent') {
+          assert.match(err.message, new RegExp(`HTTP ${status}: "status ${status}: e+"`));
+          assert.ok(err.message.length < 400, 'only the start of the body is quoted');
+        }
+      } finally {
+        await client.close();
+      }
+    });
+  }
+});
+
+describe('HTTP sink network failures', () => {
+  it('fails as retryable when the port refuses connections, and reports not connected', async () => {
+    const client = createHttpClient({ url: `http://127.0.0.1:${await freePort()}`, logger: quiet });
+    try {
+      await assert.rejects(client.connect(1000), (err: unknown) => err instanceof DeliveryError && err.reason === 'econnrefused');
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(err.kind, 'retryable');
+      assert.equal(err.reason, 'econnrefused');
+      assert.equal(client.isConnected(), false);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('fails as retryable when the connection is reset without an answer', async () => {
+    await withClient({ resetRate: 1 }, { encoding: 'sls' }, async (client, receiver) => {
+      await client.connect(1000);
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(err.kind, 'retryable');
+      assert.equal(client.isConnected(), false);
+      assert.equal(receiver.stats().faults.reset, 1);
+      assert.equal(receiver.stats().logs, 0);
+    });
+  });
+
+  it("fails as a retryable 'timeout' when the receiver answers later than timeoutMs", async () => {
+    await withClient({ latencyMs: 1500 }, { timeoutMs: 200 }, async (client) => {
+      const started = Date.now();
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(err.kind, 'retryable');
+      assert.equal(err.reason, 'timeout');
+      assert.ok(Date.now() - started < 1200, 'the client did not wait for the answer');
+    });
+  });
+
+  it('connect() probes the host, and isConnected() follows the last exchange', async () => {
+    const receiver = await startReceiver({ logger: quiet });
+    const client = createHttpClient({ url: receiver.url, logger: quiet });
+    try {
+      assert.equal(client.isConnected(), false);
+      await client.connect(1000);
+      assert.equal(client.isConnected(), true);
+      assert.equal(receiver.stats().requests, 0, 'the probe is a HEAD, not a delivery');
+      const outage = receiver.outage(300);
+      await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(client.isConnected(), false);
+      await outage;
+      await client.connect(1000);
+      assert.equal(client.isConnected(), true);
+    } finally {
+      await client.close();
+      await receiver.close();
+    }
+  });
+
+  it('with probe: false, connect() only marks the client connected', async () => {
+    const client = createHttpClient({ url: `http://127.0.0.1:${await freePort()}`, probe: false, logger: quiet });
+    await client.connect(1000);
+    assert.equal(client.isConnected(), true);
+    await client.close();
+  });
+
+  it("rejects with a retryable 'aborted' error when the caller's signal fires", async () => {
+    await withClient({ latencyMs: 2000 }, { encoding: 'sls' }, async (client) => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('stopping')), 50);
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 2)), controller.signal));
+      assert.equal(err.reason, 'aborted');
+      assert.equal(err.kind, 'retryable');
+    });
+  });
+
+  it("close() is idempotent and later calls reject with a retryable 'closed' error", async () => {
+    const client = createHttpClient({ url: 'http://127.0.0.1:9', logger: quiet });
+    const first = client.close();
+    assert.equal(client.close(), first);
+    await first;
+    assert.equal(client.isConnected(), false);
+    const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+    assert.equal(err.reason, 'closed');
+    await assert.rejects(client.connect(100), (e: unknown) => e instanceof DeliveryError && e.reason === 'closed');
+  });
+});
