@@ -19,3 +19,22 @@ export {
   type WalStats,
   WriteAheadLog,
 } from './wal/index.ts';
+export {
+  type ConnectionMode,
+  type ConnectionModeName,
+  type ConnectionModeOptions,
+  DeliveryError,
+  type DeliveryBatch,
+  type DeliveryFailureKind,
+  DeliveryManager,
+  type DeliveryManagerOptions,
+  type DeliveryRecord,
+  type DeliveryStats,
+  FailOverConnectionMode,
+  LoadBalancerMode,
+  makeClients,
+  type ProtocolClient,
+  SingleConnectionMode,
+} from './delivery/index.ts';
+export { createHttpClient, HttpClient, type HttpEncoding, type HttpSinkOptions } from './sinks/http/index.ts';
+export { type Receiver, type ReceiverOptions, startReceiver } from './receiver/index.ts';

@@ -7,7 +7,10 @@ const [command = 'demo'] = process.argv.slice(2);
 
 switch (command) {
   case 'demo':
-    await runDemo({ dataDir: join(root, 'data', 'sample'), walDir: join(process.cwd(), 'data', 'wal'), out: process.stdout });
+    {
+      const summary = await runDemo({ dataDir: join(root, 'data', 'sample'), walDir: join(process.cwd(), 'data', 'wal'), out: process.stdout });
+      process.exitCode = summary.lost === 0 ? 0 : 1;
+    }
     break;
   default:
     process.stderr.write(`walship: unknown command ${JSON.stringify(command)}; available: demo\n`);
