@@ -1,11 +1,11 @@
-// Writes test/fixtures/wal-v1: a small WAL in format version 1 that every later version of
+// Writes test/fixtures/wal-v<N>: a small WAL in the current format version N that every later version of
 // walship must still open (STYLE.md "Freeze formats"). Run once per format version:
 //   node --import tsx scripts/make-wal-fixture.ts
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { WriteAheadLog } from '../src/wal/index.ts';
+import { WAL_FORMAT_VERSION, WriteAheadLog } from '../src/wal/index.ts';
 
-const dir = join(import.meta.dirname, '..', 'test', 'fixtures', 'wal-v1');
+const dir = join(import.meta.dirname, '..', 'test', 'fixtures', `wal-v${WAL_FORMAT_VERSION}`);
 rmSync(dir, { recursive: true, force: true });
 let t = 1_700_000_000_000;
 const wal = await WriteAheadLog.open({ dir, randomId: () => 'f1x7ure0f1x7ure0', clock: () => t++ });

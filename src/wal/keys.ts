@@ -15,7 +15,9 @@ export type SeqSpace = typeof PREFIX_RECORD | typeof PREFIX_DEAD_LETTER | typeof
 
 export const META_FORMAT = Buffer.from(`${PREFIX_META}format`);
 export const META_WAL_ID = Buffer.from(`${PREFIX_META}walId`);
-export const META_COUNTERS = Buffer.from(`${PREFIX_META}counters`);
+/** Format 1's counters key; read only by the migration to format 2. */
+export const META_COUNTERS_V1 = Buffer.from(`${PREFIX_META}counters`);
+export const META_SETTLED = Buffer.from(`${PREFIX_META}settled`);
 export const META_STATE = Buffer.from(`${PREFIX_META}state`);
 export const META_SYNC = Buffer.from(`${PREFIX_META}sync`);
 
@@ -48,6 +50,30 @@ export function prefixEnd(space: string): Buffer {
   const b = Buffer.from(space);
   b[b.length - 1] = (b[b.length - 1] as number) + 1;
   return b;
+}
+
+/** Bytes of a record key: the prefix and 8 bytes of sequence number. */
+export const RECORD_KEY_BYTES = PREFIX_RECORD.length + 8;
+
+/**
+ * The key of a tail mark: right after the record `seq` (the last one its batch appended), so
+ * it sorts between that record and the next one and never away from the records.
+ */
+export function tailKey(seq: number): Buffer {
+  const key = Buffer.allocUnsafe(RECORD_KEY_BYTES + 1);
+  seqKey(PREFIX_RECORD, seq).copy(key, 0);
+  key[RECORD_KEY_BYTES] = 1;
+  return key;
+}
+
+/** True for a tail mark's key found among the `rec!` keys. */
+export function isTailKey(key: Uint8Array): boolean {
+  return key.byteLength === RECORD_KEY_BYTES + 1;
+}
+
+/** The sequence number a tail mark follows. */
+export function tailSeqOfKey(key: Uint8Array): number {
+  return seqOfKey(key.subarray(0, RECORD_KEY_BYTES));
 }
 
 export function checkpointKey(name: string): Buffer {

@@ -10,7 +10,7 @@
  */
 import type { Logger } from '../logging/logger.ts';
 import { decodeEnvelope, isEnvelopeProblem, type RecordMeta } from './envelope.ts';
-import { PREFIX_RECORD, seqKey, seqOfKey } from './keys.ts';
+import { isTailKey, PREFIX_RECORD, seqKey, seqOfKey, tailSeqOfKey } from './keys.ts';
 import type { Store } from './store.ts';
 
 /** One record handed out by the reader. */
@@ -49,6 +49,8 @@ export interface ReaderHost {
    * where a skipped block shows (the WAL compares its counters when no write is half done).
    */
   caughtUpFromDisk(): void;
+  /** A tail mark (counters, not a record) was met among the records. */
+  tailSeen(seq: number): void;
 }
 
 interface Tracked {
@@ -301,6 +303,10 @@ export class WalReader {
         if (generation !== this.generation || this.closed) return;
         if (entries.length === 0) exhausted = true;
         for (const [key, value] of entries) {
+          if (isTailKey(key)) {
+            this.host.tailSeen(tailSeqOfKey(key));
+            continue;
+          }
           const seq = seqOfKey(key);
           const bytes = key.length + value.length;
           const decoded = decodeEnvelope(value);

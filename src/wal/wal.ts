@@ -2,7 +2,7 @@ import { mkdir, readdir, stat, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, WalshipError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import { type Counters, decodeCounters, emptyCounters, encodeCounters, heldBytes } from './counters.ts';
+import { type Counters, emptyCounters, heldBytes, settledChanged, encodeSettled, encodeTail } from './counters.ts';
 import {
   decodeEnvelope,
   decodeSidelined,
@@ -13,8 +13,9 @@ import {
 } from './envelope.ts';
 import {
   checkpointKey,
-  META_COUNTERS,
+  isTailKey,
   META_FORMAT,
+  META_SETTLED,
   META_STATE,
   META_SYNC,
   META_WAL_ID,
@@ -25,13 +26,14 @@ import {
   type SeqSpace,
   seqKey,
   seqOfKey,
+  tailKey,
 } from './keys.ts';
+import { countersMatchStore, createMeta, firstRecord, type LoadedMeta, loadMeta, rebuildMeta, scanStore, WAL_FORMAT_VERSION } from './meta.ts';
 import { resolveWalOptions, type ResolvedWalOptions, type WalOptions } from './options.ts';
 import { type ReaderHost, type WalRecord, WalReader } from './reader.ts';
 import { type BatchOp, mapStoreError, type Store, isCorruption, repairStore } from './store.ts';
 
-/** The version of the whole key/value layout; see ./index.ts. */
-export const WAL_FORMAT_VERSION = 1;
+export { WAL_FORMAT_VERSION } from './meta.ts';
 
 export type WalState = 'opening' | 'open' | 'failed' | 'closing' | 'closed';
 
@@ -149,6 +151,11 @@ export class WriteAheadLog {
   private _state: WalState = 'opening';
   /** The counters as last committed. */
   private counters: Counters = emptyCounters();
+  /**
+   * Sequence numbers after which a tail mark is stored, ascending; the last is the newest.
+   * Older marks are deleted once the floor passes them.
+   */
+  private tails: number[] = [];
   private reader!: WalReader;
 
   private queue: WriteItem[] = [];
@@ -292,6 +299,8 @@ export class WriteAheadLog {
             ops.push({ type: 'put', key, value: p.envelope });
             next.pendingRecords++;
             next.pendingBytes += key.length + p.envelope.length;
+            next.appendedRecords++;
+            next.appendedBytes += key.length + p.envelope.length;
             committed.push({
               seq,
               idempotencyKey: p.meta.idempotencyKey ?? `${this._walId}-${seq}`,
@@ -451,7 +460,7 @@ export class WriteAheadLog {
     const held = heldBytes(c);
     let oldest = this.reader.oldestKnown()?.enqueuedAt;
     if (c.pendingRecords > 0 && oldest === undefined && this.isReadable()) {
-      const first = await this.firstEntry(PREFIX_RECORD, c.ackFloor).catch(() => undefined);
+      const first = await firstRecord(this.db, c.ackFloor).catch(() => undefined);
       if (first !== undefined) {
         const d = decodeEnvelope(first[1]);
         if (!isEnvelopeProblem(d)) oldest = d.meta.enqueuedAt;
@@ -490,7 +499,7 @@ export class WriteAheadLog {
     const stored = { ...this.counters };
     let scanned: Counters;
     try {
-      scanned = await scanCounters(this.db, stored.nextSeq);
+      scanned = (await scanStore(this.db, stored.nextSeq)).counters;
     } catch (err) {
       const mapped = mapStoreError(err, 'check', this.location);
       if (mapped.code === ErrorCodes.WAL_CORRUPT) this.enterFailure(mapped);
@@ -555,6 +564,8 @@ export class WriteAheadLog {
           ops.push({ type: 'put', key: rkey, value: envelope });
           next.pendingRecords++;
           next.pendingBytes += rkey.length + envelope.length;
+          next.appendedRecords++;
+          next.appendedBytes += rkey.length + envelope.length;
           offered.push({
             seq,
             idempotencyKey: meta.idempotencyKey ?? `${this._walId}-${seq}`,
@@ -654,7 +665,6 @@ export class WriteAheadLog {
       this.reader ??= new WalReader(this.readerHost(), this.options, this.counters.ackFloor);
       this.reader.reset(this.counters.ackFloor);
       await this.db.batch([{ type: 'put', key: META_STATE, value: STATE_OPEN }], { sync: true });
-      this._state = 'open';
       this.logger.info(
         {
           walId: this._walId,
@@ -674,84 +684,51 @@ export class WriteAheadLog {
     if (this.options.sync === 'interval') {
       this.syncTimer ??= setInterval(() => this.periodicSync(), this.options.syncIntervalMs).unref();
     }
+    // Last: a recovery clears its failure in the same turn, so no caller sees 'open' with it set.
+    this._state = 'open';
   }
 
   /** Reads format, walId and counters; creates them in a new WAL. Returns true if new. */
   private async loadMeta(): Promise<boolean> {
     const format = await this.db.get(META_FORMAT);
     if (format === undefined) {
-      const anything = await this.firstEntry('', 0);
-      if (anything !== undefined) {
+      const it = this.db.iterator({ limit: 1 });
+      const anything = await it.nextv(1).finally(() => it.close());
+      if (anything.length > 0) {
         throw new WalshipError(
           ErrorCodes.WAL_FORMAT,
           `${this.location} holds a LevelDB store that is not a walship WAL (no ${META_FORMAT.toString()} key)`,
         );
       }
-      this._walId = this.options.randomId();
-      this.counters = emptyCounters();
-      await this.db.batch(
-        [
-          { type: 'put', key: META_FORMAT, value: Buffer.from(String(WAL_FORMAT_VERSION)) },
-          { type: 'put', key: META_WAL_ID, value: Buffer.from(this._walId) },
-          { type: 'put', key: META_COUNTERS, value: encodeCounters(this.counters) },
-        ],
-        { sync: true },
-      );
+      this.useMeta(await createMeta(this.db, this.options.randomId()));
       return true;
     }
-    const version = Number(format.toString());
-    if (version !== WAL_FORMAT_VERSION) {
-      throw new WalshipError(
-        ErrorCodes.WAL_FORMAT,
-        `the WAL at ${this.location} has format version ${format.toString()}; this walship reads version ${WAL_FORMAT_VERSION}`,
-        { details: { found: format.toString(), expected: WAL_FORMAT_VERSION } },
-      );
-    }
-    const walId = await this.db.get(META_WAL_ID);
-    const stored = await this.db.get(META_COUNTERS);
-    const counters = stored && decodeCounters(stored);
-    const state = await this.db.get(META_STATE);
-    if (walId === undefined || counters === undefined) {
-      this.logger.warn('WAL metadata missing or unreadable: rebuilding the counters by a scan and assigning a new walId (W8)');
-      await this.rebuildCounters(true);
+    const loaded = await loadMeta(this.db, this.location, format);
+    if (typeof loaded === 'string') {
+      this.logger.warn({ problem: loaded }, 'WAL metadata missing or unreadable: rebuilding the counters by a scan and assigning a new walId (W8)');
+      this.useMeta(await rebuildMeta(this.db, this.options.randomId()));
       return false;
     }
-    this._walId = walId.toString();
-    this.counters = counters;
+    this.useMeta(loaded);
+    if (format.toString() !== String(WAL_FORMAT_VERSION)) {
+      this.logger.info({ from: format.toString(), to: WAL_FORMAT_VERSION }, 'WAL format migrated');
+    }
+    const state = await this.db.get(META_STATE);
     if (state === undefined || !state.equals(STATE_CLEAN)) {
       // After an unclean shutdown the counters are still exact (they share every batch),
-      // unless LevelDB dropped part of its log: a few seeks tell, never a full scan.
-      if (!(await this.tailMatchesCounters())) {
-        this.logger.warn({ stored: counters }, 'WAL counters disagree with the stored records after an unclean shutdown: recounting');
-        await this.rebuildCounters(true);
+      // unless LevelDB dropped part of its log: a bounded seek tells, never a full scan.
+      if (!(await countersMatchStore(this.db, this.counters))) {
+        this.logger.warn({ stored: this.counters }, 'WAL counters disagree with the stored records after an unclean shutdown: recounting');
+        this.useMeta(await rebuildMeta(this.db, this.options.randomId(), this.counters.nextSeq));
       }
     }
     return false;
   }
 
-  private async tailMatchesCounters(): Promise<boolean> {
-    const c = this.counters;
-    const last = await this.lastEntry(PREFIX_RECORD);
-    if (last !== undefined && seqOfKey(last[0]) >= c.nextSeq) return false;
-    const first = await this.firstEntry(PREFIX_RECORD, c.ackFloor);
-    if (c.pendingRecords > 0 && first === undefined) return false;
-    if (c.pendingRecords === 0 && last !== undefined) return false;
-    return true;
-  }
-
-  /** One full scan; used after repair and when metadata cannot be trusted. */
-  private async rebuildCounters(newWalId: boolean): Promise<void> {
-    const scanned = await scanCounters(this.db, 1);
-    if (newWalId || this._walId === '') this._walId = this.options.randomId();
-    this.counters = scanned;
-    await this.db.batch(
-      [
-        { type: 'put', key: META_FORMAT, value: Buffer.from(String(WAL_FORMAT_VERSION)) },
-        { type: 'put', key: META_WAL_ID, value: Buffer.from(this._walId) },
-        { type: 'put', key: META_COUNTERS, value: encodeCounters(scanned) },
-      ],
-      { sync: true },
-    );
+  private useMeta(meta: LoadedMeta): void {
+    this._walId = meta.walId;
+    this.counters = meta.counters;
+    this.tails = [meta.tailSeq];
   }
 
   private readerHost(): ReaderHost {
@@ -765,6 +742,7 @@ export class WriteAheadLog {
       committedNextSeq: () => wal.counters.nextSeq,
       quarantine: (seq, value, bytes, reason) => wal.quarantine(seq, value, bytes, reason),
       readFailed: (err) => wal.readFailed(err),
+      tailSeen: (seq) => wal.tailSeen(seq),
       caughtUpFromDisk: () => {
         wal.verifyPending = true;
         if (wal.writing === undefined) wal.verifyReaderHoldsPending();
@@ -840,7 +818,7 @@ export class WriteAheadLog {
         item.build(next, ops);
         sync ||= item.sync;
       }
-      ops.push({ type: 'put', key: META_COUNTERS, value: encodeCounters(next) });
+      const marks = this.markOps(this.counters, next, ops);
       try {
         await this.db.batch(ops, { sync });
       } catch (err) {
@@ -848,11 +826,41 @@ export class WriteAheadLog {
         return;
       }
       this.counters = next;
+      this.tails = this.tails.slice(marks.dropped);
+      if (marks.newTail !== undefined) this.tails.push(marks.newTail);
       if (!sync) this.unsyncedWrites = true;
       for (const item of items) item.committed();
       this.verifyReaderHoldsPending();
     }
     if (this.failure !== undefined) this.rejectQueued(this.failure);
+  }
+
+  /**
+   * Adds the counter marks a batch needs, in the batch itself (W4): a new tail mark right
+   * after its last appended record, the settled mark if anything left the pending log, and
+   * deletes of tail marks the floor has passed (never the newest).
+   */
+  private markOps(prev: Counters, next: Counters, ops: BatchOp[]): { newTail?: number; dropped: number } {
+    const newTail = next.nextSeq !== prev.nextSeq ? next.nextSeq - 1 : undefined;
+    if (newTail !== undefined) ops.push({ type: 'put', key: tailKey(newTail), value: encodeTail(next) });
+    const newest = newTail ?? this.tails[this.tails.length - 1];
+    let dropped = 0;
+    for (const seq of this.tails) {
+      if (seq >= next.ackFloor || seq === newest) break;
+      ops.push({ type: 'del', key: tailKey(seq) });
+      dropped++;
+    }
+    if (settledChanged(prev, next)) ops.push({ type: 'put', key: META_SETTLED, value: encodeSettled(next) });
+    return newTail === undefined ? { dropped } : { newTail, dropped };
+  }
+
+  /** A tail mark the reader met (after a reopen): remembered so the floor can delete it. */
+  private tailSeen(seq: number): void {
+    const t = this.tails;
+    if (t.includes(seq)) return;
+    let at = t.length;
+    while (at > 0 && (t[at - 1] as number) > seq) at--;
+    t.splice(at, 0, seq);
   }
 
   private takeGroup(): WriteItem[] {
@@ -1041,28 +1049,6 @@ export class WriteAheadLog {
     }
   }
 
-  private async firstEntry(prefix: string, fromSeq: number): Promise<[Buffer, Buffer] | undefined> {
-    const it = this.db.iterator({
-      gte: prefix === '' ? Buffer.alloc(0) : seqKey(prefix as SeqSpace, fromSeq),
-      ...(prefix === '' ? {} : { lt: prefixEnd(prefix) }),
-      limit: 1,
-    });
-    try {
-      return (await it.nextv(1))[0];
-    } finally {
-      await it.close();
-    }
-  }
-
-  private async lastEntry(prefix: SeqSpace): Promise<[Buffer, Buffer] | undefined> {
-    const it = this.db.iterator({ gte: Buffer.from(prefix), lt: prefixEnd(prefix), reverse: true, limit: 1 });
-    try {
-      return (await it.nextv(1))[0];
-    } finally {
-      await it.close();
-    }
-  }
-
   private async readSpace(prefix: SeqSpace, fromSeq: number, limit: number): Promise<Array<[Buffer, Buffer]>> {
     this.assertReadable();
     const it = this.db.iterator({ gte: seqKey(prefix, fromSeq), lt: prefixEnd(prefix), limit });
@@ -1128,43 +1114,6 @@ export class WriteAheadLog {
   }
 }
 
-/** Counts every space of a store by a full scan (repair, rebuild, check). */
-export async function scanCounters(db: Store, minNextSeq: number): Promise<Counters> {
-  const c = emptyCounters();
-  let maxSeq = 0;
-  let minPending = Number.POSITIVE_INFINITY;
-  for (const prefix of [PREFIX_RECORD, PREFIX_DEAD_LETTER, PREFIX_QUARANTINE] as const) {
-    const it = db.iterator({ gte: Buffer.from(prefix), lt: prefixEnd(prefix) });
-    try {
-      for (;;) {
-        const page = await it.nextv(1024);
-        if (page.length === 0) break;
-        for (const [key, value] of page) {
-          const seq = seqOfKey(key);
-          const bytes = key.length + value.length;
-          maxSeq = Math.max(maxSeq, seq);
-          if (prefix === PREFIX_RECORD) {
-            c.pendingRecords++;
-            c.pendingBytes += bytes;
-            minPending = Math.min(minPending, seq);
-          } else if (prefix === PREFIX_DEAD_LETTER) {
-            c.deadLetterRecords++;
-            c.deadLetterBytes += bytes;
-          } else {
-            c.quarantineRecords++;
-            c.quarantineBytes += bytes;
-          }
-        }
-      }
-    } finally {
-      await it.close();
-    }
-  }
-  c.nextSeq = Math.max(minNextSeq, maxSeq + 1);
-  c.ackFloor = Number.isFinite(minPending) ? minPending : c.nextSeq;
-  return c;
-}
-
 async function directoryBytes(dir: string): Promise<number> {
   let total = 0;
   try {
@@ -1198,10 +1147,12 @@ export async function repairWal(options: WalOptions): Promise<RepairReport> {
   } catch (err) {
     throw mapStoreError(err, 'open after repair', location);
   }
-  let quarantined = 0;
   try {
-    const oldId = await db.get(META_WAL_ID);
+    const oldId = (await db.get(META_WAL_ID))?.toString();
+    const format = await db.get(META_FORMAT);
+    const before = format === undefined ? undefined : await loadMeta(db, location, format).catch(() => undefined);
     // Check every record; what fails moves to quarantine.
+    let quarantined = 0;
     let from = Buffer.from(PREFIX_RECORD);
     for (;;) {
       const it = db.iterator({ gte: from, lt: prefixEnd(PREFIX_RECORD), limit: 1024 });
@@ -1209,14 +1160,14 @@ export async function repairWal(options: WalOptions): Promise<RepairReport> {
       if (page.length === 0) break;
       const ops: BatchOp[] = [];
       for (const [key, value] of page) {
+        if (isTailKey(key)) continue;
         const d = decodeEnvelope(value);
         if (isEnvelopeProblem(d)) {
-          const seq = seqOfKey(key);
           ops.push(
             { type: 'del', key },
             {
               type: 'put',
-              key: seqKey(PREFIX_QUARANTINE, seq),
+              key: seqKey(PREFIX_QUARANTINE, seqOfKey(key)),
               value: encodeSidelined(`repair: ${d.kind}: ${d.message}`, resolved.clock(), undefined, value),
             },
           );
@@ -1226,27 +1177,18 @@ export async function repairWal(options: WalOptions): Promise<RepairReport> {
       if (ops.length > 0) await db.batch(ops, { sync: false });
       from = Buffer.concat([(page[page.length - 1] as [Buffer, Buffer])[0], Buffer.from([0])]);
     }
-    const storedCounters = await db.get(META_COUNTERS);
-    const before = storedCounters && decodeCounters(storedCounters);
-    const scanned = await scanCounters(db, before?.nextSeq ?? 1);
-    const walId = resolved.randomId();
-    await db.batch(
-      [
-        { type: 'put', key: META_FORMAT, value: Buffer.from(String(WAL_FORMAT_VERSION)) },
-        { type: 'put', key: META_WAL_ID, value: Buffer.from(walId) },
-        { type: 'put', key: META_COUNTERS, value: encodeCounters(scanned) },
-        { type: 'put', key: META_STATE, value: STATE_CLEAN },
-      ],
-      { sync: true },
-    );
+    const previous = typeof before === 'object' ? before.counters : undefined;
+    const rebuilt = await rebuildMeta(db, resolved.randomId(), previous?.nextSeq ?? 1);
+    await db.batch([{ type: 'put', key: META_STATE, value: STATE_CLEAN }], { sync: true });
+    const c = rebuilt.counters;
     const report: RepairReport = {
-      previousWalId: oldId?.toString(),
-      walId,
-      pendingRecords: scanned.pendingRecords,
-      deadLetterRecords: scanned.deadLetterRecords,
-      quarantineRecords: scanned.quarantineRecords,
+      previousWalId: oldId,
+      walId: rebuilt.walId,
+      pendingRecords: c.pendingRecords,
+      deadLetterRecords: c.deadLetterRecords,
+      quarantineRecords: c.quarantineRecords,
       quarantinedNow: quarantined,
-      pendingBefore: before?.pendingRecords,
+      pendingBefore: previous?.pendingRecords,
     };
     logger.warn(report, 'WAL repaired');
     return report;

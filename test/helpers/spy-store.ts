@@ -42,9 +42,11 @@ export class SpyOpener {
     };
   };
 
-  /** Batches that put at least one `rec!` key. */
+  /** Batches that put at least one record (a 12-byte `rec!` key; tail marks are 13 bytes). */
   appendBatches(): BatchCall[] {
-    return this.batches.filter((b) => b.ops.some((op) => op.type === 'put' && op.key.toString('latin1').startsWith('rec!')));
+    return this.batches.filter((b) =>
+      b.ops.some((op) => op.type === 'put' && op.key.length === 12 && op.key.toString('latin1').startsWith('rec!')),
+    );
   }
 }
 
