@@ -264,11 +264,14 @@ export class WriteAheadLog {
     }
     const limit = this.acceptLimit();
     const held = heldBytes(this.counters) + this.queuedBytes;
-    if (bytes > 0 && held + bytes > limit) {
+    // An append is accepted while the WAL is below its limit, even if it crosses it: so the
+    // quota is reached exactly when isOverQuota() turns true, with no dead zone where
+    // isReady() says yes and flush() fails. The overshoot is at most one append.
+    if (bytes > 0 && held >= limit) {
       return Promise.reject(
         new WalshipError(
           ErrorCodes.QUOTA_EXCEEDED,
-          `the WAL holds ${held} bytes; ${bytes} more would pass its limit of ${limit} bytes (maxBytes ${this.options.maxBytes}${this.urgent ? ', urgent reserve included' : ''})`,
+          `the WAL holds ${held} bytes, at its limit of ${limit} bytes (maxBytes ${this.options.maxBytes}${this.urgent ? ', urgent reserve included' : ''}); ${bytes} more were refused`,
           { details: { heldBytes: held, appendBytes: bytes, limit } },
         ),
       );

@@ -319,7 +319,7 @@ describe('WAL W4: counters travel with every change, so open never scans', () =>
 });
 
 describe('WAL W6: the quota bounds what the WAL holds, and space comes back', () => {
-  it('refuses appends past maxBytes with WALSHIP_QUOTA_EXCEEDED and accepts again after acks', async () => {
+  it('accepts appends while below maxBytes, refuses them at it with WALSHIP_QUOTA_EXCEEDED, and accepts again after acks', async () => {
     const wal = await open(tempDir(), { maxBytes: 10_000 });
     let accepted = 0;
     for (;;) {
@@ -331,10 +331,11 @@ describe('WAL W6: the quota bounds what the WAL holds, and space comes back', ()
         break;
       }
     }
+    // 940 bytes held per record: 11 appends are accepted (the 11th crosses 10 000), the 12th refused.
     const stats = await wal.stats();
-    assert.ok(stats.heldBytes <= 10_000, `held ${stats.heldBytes}`);
-    assert.ok(accepted >= 9 && accepted <= 11, `accepted ${accepted}`);
-    assert.equal(wal.isOverQuota(), false, 'not over until held bytes reach the quota');
+    assert.equal(accepted, 11);
+    assert.equal(stats.heldBytes, 11 * 940);
+    assert.equal(wal.isOverQuota(), true, 'the append that crossed the quota turned it on');
     const records = await readAll(wal);
     await wal.ack(records.slice(0, 2));
     await wal.append([{ payload: payload(100, 900) }]);
@@ -362,7 +363,7 @@ describe('WAL W6: the quota bounds what the WAL holds, and space comes back', ()
     const wal = await open(tempDir(), { maxBytes: 20_000, urgentReserve: 0.25 });
     const big = (n: number) => wal.append([{ payload: payload(n, 4_960) }]); // 5000 bytes held each
     for (let i = 0; i < 4; i++) await big(i);
-    await rejectsWithCode(big(5), ErrorCodes.QUOTA_EXCEEDED);
+    await rejectsWithCode(big(5), ErrorCodes.QUOTA_EXCEEDED); // 20 000 held: at the quota
     assert.equal(wal.isOverQuota(), true);
     wal.setUrgent(true);
     assert.equal(wal.isOverQuota(), false, 'the reserve counts as room');
