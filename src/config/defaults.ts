@@ -96,3 +96,21 @@ export const DEFAULT_RECEIVER_RETRY_AFTER_SECONDS = 1;
 export const DEFAULT_RECEIVER_MAX_BODY_BYTES = 64 * MiB;
 /** How many recent requests `receiver.requests()` remembers. */
 export const DEFAULT_RECEIVER_KEEP_REQUESTS = 1000;
+
+// ── Flusher ─────────────────────────────────────────────────────────────────────────────
+/** How long stop() keeps delivering before it closes the WAL (ms). */
+export const DEFAULT_STOP_TIMEOUT_MS = 5000;
+/** What flush() does while the WAL is full: wait for room. */
+export const DEFAULT_WHEN_FULL = 'block' as const;
+/** How often a blocked flush (and the pipeline runner) asks again whether there is room (ms). */
+export const DEFAULT_WHEN_FULL_POLL_MS = 10;
+
+// ── Aggregators and the LogGroup queue (src/aggregators, src/pipeline/log-group-queue.ts) ──
+/** Groups an aggregator buffers per stream before it quick-flushes the oldest (iLogtail's MaxLogGroupCount). */
+export const DEFAULT_AGGREGATOR_MAX_GROUPS = 4;
+/** Context aggregator: estimated bytes buffered over all sources before all is pushed to the queue. */
+export const DEFAULT_CONTEXT_AGGREGATOR_MAX_BUFFERED_BYTES = 16 * MiB;
+/** Context aggregator: a source's `__pack_id__` sequence is forgotten after this long without logs (ms). */
+export const DEFAULT_PACK_ID_IDLE_MS = 24 * 60 * 60 * 1000;
+/** LogGroups a BoundedLogGroupQueue holds. */
+export const DEFAULT_LOG_GROUP_QUEUE_CAPACITY = 16;
