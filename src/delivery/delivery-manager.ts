@@ -12,7 +12,7 @@ import {
 } from '../config/defaults.ts';
 import { ErrorCodes, WalshipError } from '../errors.ts';
 import { defaultLogger, type Logger } from '../logging/logger.ts';
-import type { WalRecord } from '../wal/index.ts';
+import type { FixedBatch, WalRecord } from '../wal/index.ts';
 import { positiveInt } from '../wal/options.ts';
 import { Backoff, sleep } from './backoff.ts';
 import type { ConnectionMode, EndpointState } from './connection-mode.ts';
@@ -27,6 +27,10 @@ export interface DeliverySource {
   nextBatch(maxRecords: number, maxBytes: number, signal?: AbortSignal): Promise<WalRecord[]>;
   ack(records: readonly WalRecord[]): Promise<void>;
   deadLetter(record: WalRecord, reason: string): Promise<void>;
+  /** Stores a batch's composition before its first attempt (D2). */
+  fixBatch(seqs: readonly number[]): Promise<void>;
+  /** The stored composition containing `seq` (from before a restart), if any. */
+  batchOf(seq: number): FixedBatch | undefined;
 }
 
 /** Options of {@link DeliveryManager}. */
@@ -134,9 +138,12 @@ export class DeliveryManager {
   private settledWaiters: Array<() => void> = [];
   private stopping: Promise<void> | undefined;
 
-  /** ordered: records waiting per logstoreKey, and the keys with a batch in flight. */
-  private readonly keyQueues = new Map<bigint, WalRecord[]>();
-  private readonly keysInFlight = new Set<bigint>();
+  /**
+   * Records read and not yet in a batch: one queue (`'all'`), or one per logstoreKey when
+   * ordered; and, when ordered, the keys with a batch in flight.
+   */
+  private readonly queues = new Map<bigint | 'all', WalRecord[]>();
+  private readonly keysInFlight = new Set<bigint | 'all'>();
   private queuedRecords = 0;
   private queuedBytes = 0;
 
@@ -224,9 +231,8 @@ export class DeliveryManager {
 
   private windowFull(): boolean {
     const factor = this.urgent ? 2 : 1;
-    const batches = this.inFlight.size + (this.o.ordered ? this.keyQueues.size : 0);
     return (
-      batches >= this.o.inFlightBatches * factor ||
+      this.inFlight.size >= this.o.inFlightBatches * factor ||
       this.inFlightBytes + this.queuedBytes >= this.o.inFlightBytes * factor ||
       this.queuedRecords >= this.o.inFlightBatches * this.o.batchMaxRecords * factor
     );
@@ -235,7 +241,8 @@ export class DeliveryManager {
   private async pump(): Promise<void> {
     const signal = this.pumpAbort.signal;
     while (this.running) {
-      if (this.windowFull()) {
+      // A batch stored before a restart waits for all its members: keep reading for it.
+      if (this.windowFull() && !this.waitingForMembers()) {
         await new Promise<void>((r) => this.settledWaiters.push(r));
         continue;
       }
@@ -249,44 +256,90 @@ export class DeliveryManager {
         continue;
       }
       if (records.length === 0) return; // the WAL closed
-      if (this.o.ordered) this.route(records);
-      else this.dispatch(records);
+      for (const r of records) {
+        const key = this.o.ordered ? r.meta.logstoreKey : 'all';
+        const q = this.queues.get(key);
+        if (q === undefined) this.queues.set(key, [r]);
+        else q.push(r);
+        this.queuedRecords++;
+        this.queuedBytes += r.bytes;
+      }
+      this.dispatchReady();
     }
   }
 
-  /** ordered: queue records per key; a key with nothing in flight gets its next batch. */
-  private route(records: readonly WalRecord[]): void {
-    for (const r of records) {
-      const q = this.keyQueues.get(r.meta.logstoreKey);
-      if (q === undefined) this.keyQueues.set(r.meta.logstoreKey, [r]);
-      else q.push(r);
-      this.queuedRecords++;
-      this.queuedBytes += r.bytes;
+  /** True when a queue's head belongs to a stored batch whose pending members are not all read yet. */
+  private waitingForMembers(): boolean {
+    for (const q of this.queues.values()) {
+      const head = q[0];
+      if (head !== undefined && this.cutFixed(q, head, false) === undefined) return true;
     }
-    for (const key of [...this.keyQueues.keys()]) this.dispatchKey(key);
+    return false;
   }
 
-  private dispatchKey(key: bigint): void {
-    if (this.keysInFlight.has(key) || !this.running) return;
-    const q = this.keyQueues.get(key);
-    if (q === undefined || q.length === 0) return;
-    let n = 0;
-    let bytes = 0;
-    while (n < q.length && n < this.o.batchMaxRecords) {
-      const b = (q[n] as WalRecord).bytes;
-      if (n > 0 && bytes + b > this.o.batchMaxBytes) break;
-      bytes += b;
-      n++;
+  /** Cuts and dispatches batches while the window has room (one per key in flight when ordered). */
+  private dispatchReady(): void {
+    for (const key of [...this.queues.keys()]) {
+      while (this.running && !this.keysInFlight.has(key) && this.inFlight.size < this.o.inFlightBatches * (this.urgent ? 2 : 1)) {
+        const batch = this.cut(key);
+        if (batch === undefined) break;
+        if (this.o.ordered) {
+          this.keysInFlight.add(key);
+          this.dispatch(batch, () => {
+            this.keysInFlight.delete(key);
+            this.dispatchReady();
+          });
+          break;
+        }
+        this.dispatch(batch, () => this.dispatchReady());
+      }
     }
-    const batch = q.splice(0, n);
-    if (q.length === 0) this.keyQueues.delete(key);
+  }
+
+  /**
+   * The next batch of a queue. A record whose batch was stored before a restart goes out with
+   * the same members again (those still pending), so under the same key (D2); otherwise the
+   * batch takes what is queued up to the limits, stopping before a stored batch's member.
+   */
+  private cut(key: bigint | 'all'): WalRecord[] | undefined {
+    const q = this.queues.get(key);
+    const head = q?.[0];
+    if (q === undefined || head === undefined) return undefined;
+    let batch = this.cutFixed(q, head, true);
+    if (batch === undefined) return undefined; // members still to be read
+    if (batch.length === 0) {
+      let bytes = 0;
+      let n = 0;
+      while (n < q.length && n < this.o.batchMaxRecords) {
+        const r = q[n] as WalRecord;
+        if (n > 0 && (bytes + r.bytes > this.o.batchMaxBytes || this.source.batchOf(r.seq) !== undefined)) break;
+        bytes += r.bytes;
+        n++;
+      }
+      batch = q.splice(0, n);
+    }
+    if (q.length === 0) this.queues.delete(key);
     this.queuedRecords -= batch.length;
-    this.queuedBytes -= bytes;
-    this.keysInFlight.add(key);
-    this.dispatch(batch, () => {
-      this.keysInFlight.delete(key);
-      this.dispatchKey(key);
-    });
+    for (const r of batch) this.queuedBytes -= r.bytes;
+    return batch;
+  }
+
+  /**
+   * For a head record of a stored batch: its pending members (taken out of the queue when
+   * `take`), or undefined while some are not read yet. An empty array: no stored batch.
+   */
+  private cutFixed(q: WalRecord[], head: WalRecord, take: boolean): WalRecord[] | undefined {
+    const fixed = this.source.batchOf(head.seq);
+    if (fixed === undefined) return [];
+    const members = q.filter((r) => fixed.open.has(r.seq));
+    if (members.length < fixed.open.size) return undefined;
+    if (take) {
+      const set = new Set(members);
+      const rest = q.filter((r) => !set.has(r));
+      q.length = 0;
+      q.push(...rest);
+    }
+    return members;
   }
 
   private dispatch(records: WalRecord[], after?: () => void): void {
@@ -321,6 +374,16 @@ export class DeliveryManager {
    */
   private async deliver(records: WalRecord[]): Promise<void> {
     let pending = records;
+    if (records.length > 1 && this.source.batchOf((records[0] as WalRecord).seq) === undefined) {
+      try {
+        // Stored before the first attempt, so the batch keeps its key across a restart (D2).
+        await this.source.fixBatch(records.map((r) => r.seq));
+      } catch (err) {
+        // The WAL failed: these records are handed out again once it reopens.
+        this.logger.warn({ err: (err as Error).message }, 'could not store a batch composition; the records stay pending');
+        return;
+      }
+    }
     const backoff = new Backoff({
       initialMs: this.o.retryMinDelayMs,
       maxMs: this.o.retryMaxDelayMs,

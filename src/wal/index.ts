@@ -109,6 +109,7 @@ export {
   WriteAheadLog,
 } from './wal.ts';
 export type { WalRecord } from './reader.ts';
+export type { FixedBatch } from './batches.ts';
 export type { RecordMeta } from './envelope.ts';
 export type { Counters } from './counters.ts';
 export { resolveWalOptions, type ResolvedWalOptions, type SyncPolicy, type WalOptions } from './options.ts';

@@ -10,8 +10,9 @@ export const PREFIX_RECORD = 'rec!';
 export const PREFIX_DEAD_LETTER = 'dlq!';
 export const PREFIX_QUARANTINE = 'quar!';
 export const PREFIX_CHECKPOINT = 'ckpt!';
+export const PREFIX_BATCH = 'bat!';
 
-export type SeqSpace = typeof PREFIX_RECORD | typeof PREFIX_DEAD_LETTER | typeof PREFIX_QUARANTINE;
+export type SeqSpace = typeof PREFIX_RECORD | typeof PREFIX_DEAD_LETTER | typeof PREFIX_QUARANTINE | typeof PREFIX_BATCH;
 
 export const META_FORMAT = Buffer.from(`${PREFIX_META}format`);
 export const META_WAL_ID = Buffer.from(`${PREFIX_META}walId`);
@@ -26,7 +27,7 @@ export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 const TWO_32 = 2 ** 32;
 
 const prefixBytes = new Map<string, Buffer>(
-  [PREFIX_RECORD, PREFIX_DEAD_LETTER, PREFIX_QUARANTINE].map((p) => [p, Buffer.from(p)]),
+  [PREFIX_RECORD, PREFIX_DEAD_LETTER, PREFIX_QUARANTINE, PREFIX_BATCH].map((p) => [p, Buffer.from(p)]),
 );
 
 export function seqKey(space: SeqSpace, seq: number): Buffer {

@@ -28,6 +28,7 @@ import {
   seqOfKey,
   tailKey,
 } from './keys.ts';
+import { BatchBook, type FixedBatch } from './batches.ts';
 import { countersMatchStore, createMeta, firstRecord, type LoadedMeta, loadMeta, rebuildMeta, scanStore, WAL_FORMAT_VERSION } from './meta.ts';
 import { resolveWalOptions, type ResolvedWalOptions, type WalOptions } from './options.ts';
 import { type ReaderHost, type WalRecord, WalReader } from './reader.ts';
@@ -156,6 +157,8 @@ export class WriteAheadLog {
    * Older marks are deleted once the floor passes them.
    */
   private tails: number[] = [];
+  /** Delivery batch compositions whose records are not all settled (D2). */
+  private batches = new BatchBook();
   private reader!: WalReader;
 
   private queue: WriteItem[] = [];
@@ -370,6 +373,7 @@ export class WriteAheadLog {
           for (const r of records) {
             const bytes = this.reader.settle(r.seq, r.generation);
             if (bytes < 0) continue;
+            this.batches.settled(r.seq, ops);
             ops.push({ type: 'del', key: seqKey(PREFIX_RECORD, r.seq) });
             next.pendingRecords--;
             next.pendingBytes -= bytes;
@@ -402,6 +406,7 @@ export class WriteAheadLog {
         build: (next, ops) => {
           const bytes = this.reader.settle(record.seq, record.generation);
           if (bytes < 0) return;
+          this.batches.settled(record.seq, ops);
           moved = true;
           const key = seqKey(PREFIX_DEAD_LETTER, record.seq);
           const value = encodeSidelined(reason, this.options.clock(), record.idempotencyKey, record.envelope);
@@ -425,6 +430,32 @@ export class WriteAheadLog {
         failed: reject,
       });
     });
+  }
+
+  /**
+   * Stores a delivery batch's composition before its first attempt, so that after a restart
+   * the same records form the same batch under the same key (D2). Not fsynced on its own: it
+   * reaches the disk before any later synced write, and a process crash keeps it.
+   */
+  fixBatch(seqs: readonly number[]): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    return new Promise<void>((resolve, reject) => {
+      this.enqueue({
+        bytes: 0,
+        sync: false,
+        build: (_next, ops) => {
+          for (const op of this.batches.fix(seqs)) ops.push(op);
+        },
+        committed: resolve,
+        failed: reject,
+      });
+    });
+  }
+
+  /** The stored composition of the batch containing `seq`, with its members still pending. */
+  batchOf(seq: number): FixedBatch | undefined {
+    return this.batches.of(seq);
   }
 
   // ── Quota ──────────────────────────────────────────────────────────────────────────
@@ -665,6 +696,9 @@ export class WriteAheadLog {
     }
     try {
       const fresh = await this.loadMeta();
+      this.batches = new BatchBook();
+      const stale = await this.batches.load(this.db, (seqs) => this.pendingAmong(seqs));
+      if (stale.length > 0) await this.db.batch(stale, { sync: false });
       this.reader ??= new WalReader(this.readerHost(), this.options, this.counters.ackFloor);
       this.reader.reset(this.counters.ackFloor);
       await this.db.batch([{ type: 'put', key: META_STATE, value: STATE_OPEN }], { sync: true });
@@ -726,6 +760,15 @@ export class WriteAheadLog {
       }
     }
     return false;
+  }
+
+  /** Which of these records are still pending (point reads; bounded by a batch's size). */
+  private async pendingAmong(seqs: readonly number[]): Promise<Set<number>> {
+    const open = new Set<number>();
+    for (const seq of seqs) {
+      if (seq >= this.counters.ackFloor && (await this.db.get(seqKey(PREFIX_RECORD, seq))) !== undefined) open.add(seq);
+    }
+    return open;
   }
 
   private useMeta(meta: LoadedMeta): void {
@@ -904,6 +947,7 @@ export class WriteAheadLog {
       sync: false,
       build: (next, ops) => {
         if (this.reader.settle(seq, this.reader.generation) < 0) return;
+        this.batches.settled(seq, ops);
         const key = seqKey(PREFIX_QUARANTINE, seq);
         const moved = encodeSidelined(reason, this.options.clock(), undefined, value);
         ops.push({ type: 'del', key: seqKey(PREFIX_RECORD, seq) }, { type: 'put', key, value: moved });

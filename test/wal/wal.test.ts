@@ -281,11 +281,12 @@ describe('WAL W4: counters travel with every change, so open never scans', () =>
     await wal.close();
     const spy = new SpyOpener();
     wal = await open(dir, { storeOpener: spy.opener });
-    assert.equal(spy.iterators.length, 1, 'one seek to the newest tail mark');
-    assert.deepEqual(
-      { reverse: spy.iterators[0]?.reverse, limit: spy.iterators[0]?.limit },
-      { reverse: true, limit: 1 },
-    );
+    // One seek to the newest tail mark, and one read of the stored batch compositions (as
+    // many as were in flight, here none): nothing that grows with the backlog.
+    const ranges = spy.iterators.map((it) => String(it.gte?.toString('latin1').slice(0, 4)));
+    assert.deepEqual(ranges.sort(), ['bat!', 'rec!']);
+    const seek = spy.iterators.find((it) => it.reverse === true);
+    assert.equal(seek?.limit, 1);
     assert.equal((await wal.stats()).pendingRecords, 5000);
     await wal.close();
   });
@@ -311,7 +312,7 @@ describe('WAL W4: counters travel with every change, so open never scans', () =>
     await new Promise((r) => child.on('close', r));
     const spy = new SpyOpener();
     const wal = await open(dir, { storeOpener: spy.opener });
-    assert.ok(spy.iterators.length <= 2, `open used ${spy.iterators.length} iterators`);
+    assert.ok(spy.iterators.length <= 3, `open used ${spy.iterators.length} iterators`);
     assert.equal((await wal.stats()).pendingRecords, 3000);
     assert.equal((await wal.check()).consistent, true);
     await wal.close();
