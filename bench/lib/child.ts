@@ -66,6 +66,13 @@ export class Child {
     }
   }
 
+  /** Sends a message to the child (it reads it with `process.on('message')`). */
+  send(message: ChildMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.proc.send(message, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
   /** Sends SIGKILL (a crash: no exit handlers, no close) and waits for the exit. */
   async killHard(): Promise<ChildExit> {
     if (this.exit === undefined) this.proc.kill('SIGKILL');
@@ -79,12 +86,15 @@ export class Child {
   }
 }
 
-/** Forks `script` (a .ts file, run through tsx) with `args`; its stdout and stderr are ours. */
-export function forkTs(script: string, args: readonly string[], cwd: string): Child {
+/**
+ * Forks `script` (a .ts file, run through tsx) with `args`; its stdout and stderr are ours.
+ * `execArgv` adds Node flags (e.g. `--cpu-prof`).
+ */
+export function forkTs(script: string, args: readonly string[], cwd: string, execArgv: readonly string[] = []): Child {
   return new Child(
     fork(script, [...args], {
       cwd,
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...execArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );

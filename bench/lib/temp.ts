@@ -3,7 +3,7 @@
  * (also after a failure or Ctrl-C), and the on-disk size of a directory tree.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -34,6 +34,12 @@ export class TempRoot {
     this.removed = true;
     rmSync(this.path, { recursive: true, force: true });
   }
+}
+
+/** Copies a directory tree (e.g. a closed LevelDB store, to drain the same backlog again). */
+export async function copyDir(from: string, to: string): Promise<void> {
+  await rm(to, { recursive: true, force: true });
+  await cp(from, to, { recursive: true });
 }
 
 export async function removeDir(path: string): Promise<void> {

@@ -21,6 +21,7 @@
  * | `dlq!<seq>` | a dead letter: a sidelined wrapper around the original envelope |
  * | `quar!<seq>` | a quarantined value: a sidelined wrapper around the bytes that failed |
  * | `ckpt!<name>` | an input checkpoint, written in the same batch as the records it covers |
+ * | `bat!<firstSeq>` | a delivery batch's composition (`u8 version=1, u32 n, n × u64 seq`), stored before its first attempt so it keeps its members and key across restarts (D2); deleted with its last member ([./batches.ts](./batches.ts)) |
  *
  * `<seq>` is the sequence number as 8 bytes big-endian (LevelDB's order is sequence order);
  * sequence numbers start at 1, are never reused within a walId, and stay below 2^53.
