@@ -43,7 +43,8 @@ for (const [name, files] of suites) {
   const code = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files],
+      // --test-force-exit: a handle a failing test leaked must not hang the run.
+      ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', '--test-force-exit', ...files],
       {
         cwd: root,
         stdio: ['ignore', 'pipe', 'inherit'],

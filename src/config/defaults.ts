@@ -114,3 +114,7 @@ export const DEFAULT_CONTEXT_AGGREGATOR_MAX_BUFFERED_BYTES = 16 * MiB;
 export const DEFAULT_PACK_ID_IDLE_MS = 24 * 60 * 60 * 1000;
 /** LogGroups a BoundedLogGroupQueue holds. */
 export const DEFAULT_LOG_GROUP_QUEUE_CAPACITY = 16;
+
+// ── Pipeline runner ─────────────────────────────────────────────────────────────────────
+/** iLogtail's global aggregation interval: what an aggregator's interval of 0 means (ms). */
+export const DEFAULT_AGGREGATOR_INTERVAL_MS = 3000;

@@ -13,6 +13,7 @@ import {
   FailOverConnectionMode,
   LoadBalancerMode,
   SingleConnectionMode,
+  sleep,
 } from '../delivery/index.ts';
 import { ErrorCodes, isWalshipError, WalshipError } from '../errors.ts';
 import { defaultLogger, type Logger } from '../logging/logger.ts';
@@ -195,13 +196,7 @@ export class DurableFlusher implements FlusherV1, FlusherV2 {
       }
       // 'block': wait for delivery to make room, polling like iLogtail's runner does.
       if (this.stopSignal.signal.aborted) throw this.notRunning();
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, DEFAULT_WHEN_FULL_POLL_MS);
-        this.stopSignal.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          resolve();
-        }, { once: true });
-      });
+      await sleep(DEFAULT_WHEN_FULL_POLL_MS, this.stopSignal.signal).catch(() => {});
     }
   }
 

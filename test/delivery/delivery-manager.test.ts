@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import {
@@ -379,5 +380,28 @@ describe('connection modes', () => {
     assert.throws(() => new FailOverConnectionMode([], fast), { code: 'WALSHIP_NO_CONNECTION' });
     assert.throws(() => makeClients([], (h: string) => new ScriptedClient(h)), { code: 'WALSHIP_NO_HOSTS' });
     assert.equal(makeClients(['a', 'b'], (h: string) => new ScriptedClient(h), 3).length, 6);
+  });
+});
+
+describe('delivery D4: no listener outlives its batch', () => {
+  it('leaves no abort listeners behind on the long-lived signals after many batches (load balance)', async () => {
+    const wal = await walWith(500);
+    const client = new ScriptedClient('a');
+    const mode = new LoadBalancerMode([client, new ScriptedClient('b')], fast);
+    const m = manager(wal, mode, { batchMaxRecords: 1 });
+    // The manager's own signals are private: observe them through what the mode was handed.
+    let seen: AbortSignal | undefined;
+    const publish = mode.publish.bind(mode);
+    mode.publish = (batch, signal) => {
+      seen = signal;
+      return publish(batch, signal);
+    };
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    assert.ok(seen);
+    const left = getEventListeners(seen, 'abort').length;
+    assert.ok(left <= 16, `${left} abort listeners left after 500 batches`);
+    await m.stop(1000);
+    await wal.close();
   });
 });

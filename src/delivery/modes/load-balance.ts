@@ -51,12 +51,26 @@ export class LoadBalancerMode implements ConnectionMode {
     if (this.closing.signal.aborted) return Promise.reject(this.closing.signal.reason);
     signal.throwIfAborted();
     return new Promise((resolve, reject) => {
-      const item: WorkItem = { batch, signal, resolve, reject, tried: new Set() };
+      // The listener is removed when the item settles: the signal outlives every batch, and
+      // a listener left behind would keep its batch (and payloads) alive (D4).
+      const item: WorkItem = {
+        batch,
+        signal,
+        tried: new Set(),
+        resolve: (rest) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(rest);
+        },
+        reject: (err) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
       const onAbort = () => {
         const at = this.queue.indexOf(item);
         if (at >= 0) {
           this.queue.splice(at, 1);
-          reject(signal.reason);
+          item.reject(signal.reason);
         }
       };
       signal.addEventListener('abort', onAbort, { once: true });

@@ -1,0 +1,213 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  DEFAULT_AGGREGATOR_INTERVAL_MS,
+  DEFAULT_LOG_GROUP_QUEUE_CAPACITY,
+  DEFAULT_STOP_TIMEOUT_MS,
+  DEFAULT_WHEN_FULL_POLL_MS,
+} from '../config/defaults.ts';
+import { ErrorCodes, QueueFullError, WalshipError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { Log, LogGroup } from '../model/index.ts';
+import type { Aggregator, LogSource } from './aggregator.ts';
+import type { PipelineContext } from './context.ts';
+import type { FlusherV1 } from './flusher.ts';
+import { BoundedLogGroupQueue } from './log-group-queue.ts';
+
+/** An input: it pushes logs through `emit` (which waits while the pipeline is backed up). */
+export interface PipelineInput {
+  readonly name: string;
+  start(emit: (log: Log, source?: LogSource) => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PipelineRunnerOptions {
+  readonly context: PipelineContext;
+  readonly aggregator: Aggregator;
+  readonly flushers: readonly FlusherV1[];
+  readonly inputs?: readonly PipelineInput[];
+  /** Groups the aggregator's quick flushes may queue. @defaultValue 16 */
+  readonly queueCapacity?: number;
+  /** What an aggregator's interval of 0 means (ms). @defaultValue 3000 */
+  readonly defaultIntervalMs?: number;
+  /** How often a group waiting for `isReady` asks again (ms). @defaultValue 10 */
+  readonly readyPollMs?: number;
+  /**
+   * How long `stop` waits for the last groups to be accepted by the flushers before it gives
+   * up on them (counted as `logsLost` and logged at error level). @defaultValue 5000
+   */
+  readonly stopTimeoutMs?: number;
+}
+
+export interface PipelineRunnerStats {
+  readonly logsAdded: number;
+  readonly groupsFlushed: number;
+  readonly logsFlushed: number;
+  /** Times a group had to wait for every flusher's isReady. */
+  readonly readyWaits: number;
+  /** Groups waiting to be handed to the flushers. */
+  readonly groupsPending: number;
+  /** Logs that no flusher could make durable before `stop` gave up on them. */
+  readonly logsLost: number;
+}
+
+type State = 'new' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Runs one pipeline the way iLogtail does: inputs → aggregator → flushers.
+ *
+ * - The aggregator's `flush` runs every interval (the value its `init` returned; 0 = the
+ *   global default of 3000 ms); its quick flushes arrive through the LogGroupQueue.
+ * - Each group goes to every flusher once all of them are `isReady`, polling every 10 ms while
+ *   not; a group is never dropped while it waits, and groups keep their order.
+ * - `stop` follows iLogtail's order: `setUrgent(true)` on the flushers → stop the inputs →
+ *   a final aggregator flush → hand everything over → `stop` the flushers.
+ */
+export class PipelineRunner {
+  private readonly o: PipelineRunnerOptions;
+  private readonly logger: Logger;
+  private readonly queue: BoundedLogGroupQueue;
+  private state: State = 'new';
+  private timer: NodeJS.Timeout | undefined;
+  /** Groups from periodic flushes and the queue, in order, not yet handed over. */
+  private pending: LogGroup[] = [];
+  private wake: (() => void) | undefined;
+  private shipping: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private counters = { logsAdded: 0, groupsFlushed: 0, logsFlushed: 0, readyWaits: 0, logsLost: 0 };
+  /** Set when stop's deadline passed: the ship loop hands nothing more over. */
+  private abandon = false;
+
+  constructor(options: PipelineRunnerOptions) {
+    if (options.flushers.length === 0) {
+      throw new WalshipError(ErrorCodes.INVALID_OPTIONS, 'Expected at least one flusher in `flushers`');
+    }
+    this.o = options;
+    this.logger = options.context.logger.child({ component: 'runner', config: options.context.configName });
+    this.queue = new BoundedLogGroupQueue({ capacity: options.queueCapacity ?? DEFAULT_LOG_GROUP_QUEUE_CAPACITY });
+  }
+
+  /** Initializes the aggregator and the flushers, starts the flush timer, then the inputs. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new WalshipError(ErrorCodes.NOT_OPEN, `the runner is ${this.state}`);
+    const ctx = this.o.context;
+    const interval = (await this.o.aggregator.init(ctx, this.queue)) || (this.o.defaultIntervalMs ?? DEFAULT_AGGREGATOR_INTERVAL_MS);
+    for (const f of this.o.flushers) await f.init(ctx);
+    this.state = 'running';
+    this.timer = setInterval(() => this.flushAggregator(), interval);
+    this.shipping = this.ship();
+    for (const input of this.o.inputs ?? []) await input.start((log, source) => this.add(log, source));
+    this.logger.info({ intervalMs: interval, flushers: this.o.flushers.map((f) => f.description()) }, 'pipeline started');
+  }
+
+  /**
+   * Adds a log. Resolves once the aggregator took it; waits while the aggregator's quick
+   * flushes find the queue full (backpressure to the input).
+   */
+  async add(log: Log, source?: LogSource): Promise<void> {
+    for (;;) {
+      if (this.state !== 'running' && this.state !== 'stopping') {
+        throw new WalshipError(ErrorCodes.CLOSED, `the pipeline is ${this.state}`);
+      }
+      try {
+        this.o.aggregator.add(log, source);
+        this.counters.logsAdded++;
+        this.signal();
+        return;
+      } catch (err) {
+        if (!(err instanceof QueueFullError)) throw err;
+        await this.queue.waitForRoom();
+      }
+    }
+  }
+
+  stats(): PipelineRunnerStats {
+    return { ...this.counters, groupsPending: this.pending.length + this.queue.size };
+  }
+
+  /** iLogtail's stop order; idempotent. Resolves when the flushers stopped. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    for (const f of this.o.flushers) f.setUrgent(true);
+    for (const input of this.o.inputs ?? []) await input.stop();
+    clearInterval(this.timer);
+    this.flushAggregator();
+    this.queue.close();
+    this.signal();
+    const deadline = this.o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    const done = await Promise.race([this.shipping?.then(() => true), delay(deadline, false)]);
+    if (!done) this.abandon = true;
+    this.state = 'stopped';
+    // Stopping the flushers also settles a flush that was still waiting for room.
+    for (const f of this.o.flushers) await f.stop();
+    await this.shipping;
+    const lost = [...this.pending, ...this.queue.take()];
+    if (lost.length > 0) {
+      this.counters.logsLost += lost.reduce((n, g) => n + g.logs.length, 0);
+      this.logger.error(
+        { groups: lost.length, logs: this.counters.logsLost, waitedMs: deadline },
+        'stop gave up on groups no flusher could make durable (the WAL stayed full): these logs are lost',
+      );
+    }
+    this.logger.info(this.counters, 'pipeline stopped');
+  }
+
+  private flushAggregator(): void {
+    // Quick-flushed groups left the aggregator before anything this flush returns: keep order.
+    this.pending.push(...this.queue.take());
+    const groups = this.o.aggregator.flush();
+    if (groups.length > 0) {
+      this.pending.push(...groups);
+      this.signal();
+    }
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** The one loop that hands groups over, in order, when every flusher is ready. */
+  private async ship(): Promise<void> {
+    const { project, logstore, configName } = this.o.context;
+    const poll = this.o.readyPollMs ?? DEFAULT_WHEN_FULL_POLL_MS;
+    while (!this.abandon) {
+      // Groups leave the aggregator in order: queued quick flushes after what is pending.
+      this.pending.push(...this.queue.take());
+      const group = this.pending[0];
+      if (group === undefined) {
+        if (this.state !== 'running') return;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          void this.queue.waitForData().then(resolve, resolve);
+        });
+        continue;
+      }
+      if (!this.o.flushers.every((f) => f.isReady(project, logstore, 0n))) {
+        this.counters.readyWaits++;
+        await delay(poll);
+        continue;
+      }
+      try {
+        await Promise.all(this.o.flushers.map((f) => f.flush(project, logstore, configName, [group])));
+        if (this.pending[0] === group) this.pending.shift();
+        this.counters.groupsFlushed++;
+        this.counters.logsFlushed += group.logs.length;
+      } catch (err) {
+        // Not made durable: keep the group and try again (a full or failed WAL recovers).
+        if (this.abandon) return;
+        this.logger.warn({ err: (err as Error).message, logs: group.logs.length }, 'a flusher refused a group; retrying');
+        await delay(Math.max(poll, 100));
+      }
+    }
+  }
+}
