@@ -38,3 +38,21 @@ export {
 } from './delivery/index.ts';
 export { createHttpClient, HttpClient, type HttpEncoding, type HttpSinkOptions } from './sinks/http/index.ts';
 export { type Receiver, type ReceiverOptions, startReceiver } from './receiver/index.ts';
+export {
+  type Aggregator,
+  BoundedLogGroupQueue,
+  createContext,
+  type Flusher,
+  type FlusherV1,
+  type FlusherV2,
+  type LogGroupQueue,
+  type LogSource,
+  type PipelineContext,
+  type PipelineGroupEvents,
+  type PipelineInput,
+  PipelineRunner,
+  type PipelineRunnerOptions,
+} from './pipeline/index.ts';
+export { ContextAggregator, DefaultAggregator } from './aggregators/index.ts';
+export { createFlusher, DurableFlusher, type DurableFlusherOptions, type WhenFull } from './flusher/index.ts';
+export { registerSink, type SinkConfig, type SinkPlan } from './sinks/registry.ts';
