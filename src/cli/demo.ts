@@ -45,7 +45,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const now = Math.floor(Date.now() / 1000);
   const expected = new Set<string>();
   let groups = 0;
-  for (const file of ['nginx-access.log', 'app.jsonl']) {
+  for (const file of ['nginx-access.txt', 'app.jsonl']) {
     const lines = (await readFile(join(options.dataDir, file), 'utf8')).split('\n').filter((l) => l.length > 0);
     for (let i = 0; i < lines.length; i += perGroup) {
       const group: LogGroup = {
