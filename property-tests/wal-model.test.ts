@@ -71,7 +71,6 @@ class AppendCommand implements fc.AsyncCommand<Model, Real> {
     return true;
   }
   async run(m: Model, r: Real): Promise<void> {
-    const bytes = this.sizes.reduce((a, s) => a + s + OVERHEAD, 0);
     // Accepted while below the quota, even if the append crosses it.
     const fits = m.held() < MAX_BYTES;
     const entries = this.sizes.map((size) => ({ payload: payloadOf({ size, fill: this.fill }) }));
