@@ -374,7 +374,9 @@ export class DeliveryManager {
    */
   private async deliver(records: WalRecord[]): Promise<void> {
     let pending = records;
-    if (records.length > 1 && this.source.batchOf((records[0] as WalRecord).seq) === undefined) {
+    // With batches of one record (SLS) the key is the record's: nothing to store. Otherwise
+    // even a batch of one is stored, or a restart could send it again inside a larger batch.
+    if (this.o.batchMaxRecords > 1 && this.source.batchOf((records[0] as WalRecord).seq) === undefined) {
       try {
         // Stored before the first attempt, so the batch keeps its key across a restart (D2).
         await this.source.fixBatch(records.map((r) => r.seq));

@@ -76,6 +76,8 @@ export class PipelineRunner {
   private counters = { logsAdded: 0, groupsFlushed: 0, logsFlushed: 0, readyWaits: 0, logsLost: 0 };
   /** Set when stop's deadline passed: the ship loop hands nothing more over. */
   private abandon = false;
+  /** Cleared by stop just before the final aggregator flush: later adds are refused. */
+  private accepting = true;
 
   constructor(options: PipelineRunnerOptions) {
     if (options.flushers.length === 0) {
@@ -105,8 +107,9 @@ export class PipelineRunner {
    */
   async add(log: Log, source?: LogSource): Promise<void> {
     for (;;) {
-      if (this.state !== 'running' && this.state !== 'stopping') {
-        throw new WalshipError(ErrorCodes.CLOSED, `the pipeline is ${this.state}`);
+      // After the final aggregator flush nothing would hand a log over: refuse it, loudly.
+      if (!this.accepting || (this.state !== 'running' && this.state !== 'stopping')) {
+        throw new WalshipError(ErrorCodes.CLOSED, `the pipeline is ${this.state === 'running' ? 'stopping' : this.state}`);
       }
       try {
         this.o.aggregator.add(log, source);
@@ -139,7 +142,8 @@ export class PipelineRunner {
     for (const f of this.o.flushers) f.setUrgent(true);
     for (const input of this.o.inputs ?? []) await input.stop();
     clearInterval(this.timer);
-    this.flushAggregator();
+    this.accepting = false;
+    this.flushAggregator(true);
     this.queue.close();
     this.signal();
     const deadline = this.o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
@@ -160,7 +164,13 @@ export class PipelineRunner {
     this.logger.info(this.counters, 'pipeline stopped');
   }
 
-  private flushAggregator(): void {
+  /**
+   * The interval flush. Skipped while groups are still waiting for the flushers: the logs
+   * stay in the aggregator, whose quick flushes then fill the bounded queue, and `add` waits
+   * (backpressure reaches the inputs instead of groups piling up in memory).
+   */
+  private flushAggregator(force = false): void {
+    if (!force && this.pending.length > 0) return;
     // Quick-flushed groups left the aggregator before anything this flush returns: keep order.
     this.pending.push(...this.queue.take());
     const groups = this.o.aggregator.flush();
@@ -181,8 +191,9 @@ export class PipelineRunner {
     const { project, logstore, configName } = this.o.context;
     const poll = this.o.readyPollMs ?? DEFAULT_WHEN_FULL_POLL_MS;
     while (!this.abandon) {
-      // Groups leave the aggregator in order: queued quick flushes after what is pending.
-      this.pending.push(...this.queue.take());
+      // Groups leave the aggregator in order: queued quick flushes after what is pending. The
+      // queue is emptied only when nothing is pending, so it stays the bound on memory.
+      if (this.pending.length === 0) this.pending.push(...this.queue.take());
       const group = this.pending[0];
       if (group === undefined) {
         if (this.state !== 'running') return;

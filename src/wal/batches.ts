@@ -2,7 +2,9 @@
  * Delivery batch compositions, kept in the WAL so that a batch has the same records, and so
  * the same idempotency key, on every attempt, across restarts too (D2).
  *
- * Before a multi-record batch is first sent, its sequence numbers are stored under
+ * Before a batch is first sent (when batches may hold several records: a record sent alone
+ * must not come back in a bigger batch under another key either), its sequence numbers are
+ * stored under
  * `bat!<firstSeq>` (`u8 version=1 | u32 count | count × u64 seq`). After a restart the
  * delivery manager rebuilds the batch from it: the same records minus those already settled.
  * A composition is deleted in the batch that settles its last pending member.
@@ -76,7 +78,7 @@ export class BatchBook {
   /** Ops storing a new composition (none if one is already stored for its first record). */
   fix(seqs: readonly number[]): BatchOp[] {
     const first = seqs[0];
-    if (first === undefined || seqs.length < 2 || this.byFirst.has(first)) return [];
+    if (first === undefined || this.byFirst.has(first)) return [];
     this.add(seqs, new Set(seqs));
     return [{ type: 'put', key: seqKey(PREFIX_BATCH, first), value: encodeBatch(seqs) }];
   }

@@ -71,6 +71,9 @@ export class HttpClient implements ProtocolClient {
   readonly #log: Logger;
   #connected = false;
   #closing: Promise<void> | undefined;
+  /** Free connection slots; requests beyond them wait here, before their timeout starts. */
+  #slots: number;
+  readonly #slotWaiters: Array<() => void> = [];
 
   constructor(options: ResolvedHttpSinkOptions) {
     this.options = options;
@@ -87,6 +90,7 @@ export class HttpClient implements ProtocolClient {
       if (options.tls.servername !== undefined) tls.servername = options.tls.servername;
       Object.assign(connect, tls);
     }
+    this.#slots = options.concurrency;
     this.#pool = new Pool(options.origin, {
       connections: options.concurrency,
       headersTimeout: options.timeoutMs,
@@ -217,6 +221,48 @@ export class HttpClient implements ProtocolClient {
    * HTTP answer; rejects with a retryable DeliveryError when there was none.
    */
   async #exchange(spec: RequestSpec, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
+    // `timeoutMs` runs from connecting to the last byte: a request waiting for one of the
+    // `concurrency` connections is not on the clock yet (it would time out without ever
+    // having been slow, and its retry would queue again).
+    await this.#acquireSlot(signal);
+    try {
+      return await this.#timedExchange(spec, timeoutMs, signal);
+    } finally {
+      this.#releaseSlot();
+    }
+  }
+
+  #acquireSlot(signal?: AbortSignal): Promise<void> {
+    if (this.#slots > 0) {
+      this.#slots--;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const at = this.#slotWaiters.indexOf(grant);
+        if (at >= 0) this.#slotWaiters.splice(at, 1);
+        reject(new DeliveryError(`${this.name}: aborted while waiting for a connection`, { kind: 'retryable', reason: 'aborted', cause: signal?.reason }));
+      };
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#slotWaiters.push(grant);
+    });
+  }
+
+  #releaseSlot(): void {
+    const next = this.#slotWaiters.shift();
+    if (next !== undefined) next();
+    else this.#slots++;
+  }
+
+  async #timedExchange(spec: RequestSpec, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
     const what = `${spec.method} ${this.options.origin}${spec.path}`;
     const controller = new AbortController();
     let timedOut = false;
