@@ -57,9 +57,11 @@ for (const [name, files] of suites) {
       tail = (tail + chunk.toString()).slice(-4000);
     });
     child.on('close', (exitCode) => {
+      // The runner's own summary closes its output: take the last match of each line.
       for (const key of Object.keys(totals)) {
-        const m = tail.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
-        if (m) totals[key] += Number(m[1]);
+        const all = [...tail.matchAll(new RegExp(`^# ${key} (\\d+)$`, 'gm'))];
+        const last = all[all.length - 1];
+        if (last) totals[key] += Number(last[1]);
       }
       resolve(exitCode ?? 1);
     });
