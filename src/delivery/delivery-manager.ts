@@ -132,7 +132,8 @@ export class DeliveryManager {
   private readonly pumpAbort = new AbortController();
   /** Aborts publishes and retry waits when stop's deadline passes. */
   private readonly deliveryAbort = new AbortController();
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Dispatched batches (by their records array) and their delivery. */
+  private readonly inFlight = new Map<WalRecord[], Promise<void>>();
   private inFlightRecords = 0;
   private inFlightBytes = 0;
   private settledWaiters: Array<() => void> = [];
@@ -215,11 +216,11 @@ export class DeliveryManager {
     this.wakeSettled();
     await this.pumping;
     if (this.inFlight.size > 0 && left() > 0) {
-      await Promise.race([Promise.allSettled([...this.inFlight]), sleep(left())]);
+      await Promise.race([Promise.allSettled([...this.inFlight.values()]), sleep(left())]);
     }
     const abandoned = this.inFlightRecords + this.queuedRecords;
     this.deliveryAbort.abort(new WalshipError(ErrorCodes.CLOSED, 'delivery stopped before these records were acknowledged'));
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.inFlight.values()]);
     await this.mode.close();
     this.logger.info(
       { ...this.counters, leftInWal: this.source.pendingRecords, abandonedInFlight: abandoned },
@@ -248,7 +249,16 @@ export class DeliveryManager {
       }
       let records: WalRecord[];
       try {
-        records = await this.source.nextBatch(this.o.batchMaxRecords, this.o.batchMaxBytes, signal);
+        // As many records as the window has room for (at least a batch), in one read: fewer
+        // round trips to the WAL than a read per batch, and the window bounds them the same (D4).
+        const factor = this.urgent ? 2 : 1;
+        const roomRecords = this.o.inFlightBatches * this.o.batchMaxRecords * factor - this.queuedRecords;
+        const roomBytes = this.o.inFlightBytes * factor - this.inFlightBytes - this.queuedBytes;
+        records = await this.source.nextBatch(
+          Math.max(this.o.batchMaxRecords, roomRecords),
+          Math.max(this.o.batchMaxBytes, roomBytes),
+          signal,
+        );
       } catch (err) {
         if (!this.running) return;
         this.logger.warn({ err: (err as Error).message }, 'reading the WAL failed; retrying in 1 s');
@@ -343,19 +353,26 @@ export class DeliveryManager {
   }
 
   private dispatch(records: WalRecord[], after?: () => void): void {
-    const bytes = records.reduce((a, r) => a + r.bytes, 0);
+    let bytes = 0;
+    for (const r of records) bytes += r.bytes;
     this.inFlightRecords += records.length;
     this.inFlightBytes += bytes;
-    const p: Promise<void> = this.deliver(records)
-      .catch((err: unknown) => this.logger.error({ err }, 'unexpected delivery error; the records stay in the WAL'))
-      .finally(() => {
-        this.inFlight.delete(p);
-        this.inFlightRecords -= records.length;
-        this.inFlightBytes -= bytes;
-        after?.();
-        this.wakeSettled();
-      });
-    this.inFlight.add(p);
+    this.inFlight.set(records, this.settle(records, bytes, after));
+  }
+
+  /** Delivers a dispatched batch, then gives its room in the window back. Never rejects. */
+  private async settle(records: WalRecord[], bytes: number, after: (() => void) | undefined): Promise<void> {
+    try {
+      await this.deliver(records);
+    } catch (err) {
+      this.logger.error({ err }, 'unexpected delivery error; the records stay in the WAL');
+    } finally {
+      this.inFlight.delete(records);
+      this.inFlightRecords -= records.length;
+      this.inFlightBytes -= bytes;
+      after?.();
+      this.wakeSettled();
+    }
   }
 
   private wakeSettled(): void {
@@ -371,6 +388,8 @@ export class DeliveryManager {
    * configuration failures forever with full-jitter backoff and Retry-After (D3). The batch's
    * composition (and so its key, D2) is fixed here; only a partial publish shrinks it to the
    * unpublished rest. A permanent rejection splits the batch to isolate the record at fault.
+   * The first attempt is made directly (the common case costs no retry machinery); p-retry
+   * runs the attempts after a failure.
    */
   private async deliver(records: WalRecord[]): Promise<void> {
     let pending = records;
@@ -386,63 +405,77 @@ export class DeliveryManager {
         return;
       }
     }
-    const backoff = new Backoff({
-      initialMs: this.o.retryMinDelayMs,
-      maxMs: this.o.retryMaxDelayMs,
-      jitter: 'full',
-      random: this.o.random,
-    });
-    const configBackoff = new Backoff({
-      initialMs: Math.max(this.o.retryMinDelayMs, 1),
-      maxMs: this.o.configRetryMaxDelayMs,
-      jitter: 'full',
-      random: this.o.random,
-    });
     const signal = this.deliveryAbort.signal;
+    let backoff: Backoff | undefined;
+    let configBackoff: Backoff | undefined;
+    const attempt = async (): Promise<void> => {
+      this.counters.attempts++;
+      const batch = { key: batchKey(() => this.source.walId, pending), records: pending };
+      let rest: readonly unknown[];
+      try {
+        rest = await this.mode.publish(batch, signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        // Anything a sink throws that is not classified is treated as retryable: never dropped.
+        throw err instanceof DeliveryError ? err : networkFailure(err, 'publish');
+      }
+      const unpublished = rest.length === 0 ? undefined : new Set(rest);
+      const published = unpublished === undefined ? pending : pending.filter((r) => !unpublished.has(r));
+      // Delete from the WAL only what the destination acknowledged (D1).
+      if (published.length > 0) await this.acknowledge(published);
+      if (unpublished !== undefined) {
+        pending = pending.filter((r) => unpublished.has(r));
+        throw new DeliveryError(`${pending.length} of ${batch.records.length} records not published`, {
+          kind: 'retryable',
+          reason: 'partial',
+        });
+      }
+    };
+    /** Counts, logs and waits out a failed attempt that will be retried (D3). */
+    const failedAttempt = async (error: unknown, attemptNumber: number): Promise<void> => {
+      if (!(error instanceof DeliveryError) || error.kind === 'permanent' || signal.aborted) return;
+      this.counters.retries++;
+      this.failures[error.reason] = (this.failures[error.reason] ?? 0) + 1;
+      let wait: number;
+      if (error.kind === 'config') {
+        configBackoff ??= new Backoff({
+          initialMs: Math.max(this.o.retryMinDelayMs, 1),
+          maxMs: this.o.configRetryMaxDelayMs,
+          jitter: 'full',
+          random: this.o.random,
+        });
+        wait = configBackoff.next();
+      } else {
+        backoff ??= new Backoff({ initialMs: this.o.retryMinDelayMs, maxMs: this.o.retryMaxDelayMs, jitter: 'full', random: this.o.random });
+        wait = backoff.next();
+      }
+      wait = Math.max(wait, error.retryAfterMs ?? 0);
+      this.logFailure(error, pending, attemptNumber, wait);
+      await sleep(wait, signal);
+    };
+    const retryable = (error: unknown): boolean => error instanceof DeliveryError && error.kind !== 'permanent';
     try {
-      await pRetry(
-        async () => {
-          this.counters.attempts++;
-          const batch = { key: batchKey(() => this.source.walId, pending), records: pending };
-          let rest: readonly unknown[];
-          try {
-            rest = await this.mode.publish(batch, signal);
-          } catch (err) {
-            if (signal.aborted) throw err;
-            // Anything a sink throws that is not classified is treated as retryable: never dropped.
-            throw err instanceof DeliveryError ? err : networkFailure(err, 'publish');
-          }
-          const unpublished = new Set(rest);
-          const published = unpublished.size === 0 ? pending : pending.filter((r) => !unpublished.has(r));
-          // Delete from the WAL only what the destination acknowledged (D1).
-          if (published.length > 0) await this.acknowledge(published);
-          if (unpublished.size > 0) {
-            pending = pending.filter((r) => unpublished.has(r));
-            throw new DeliveryError(`${pending.length} of ${batch.records.length} records not published`, {
-              kind: 'retryable',
-              reason: 'partial',
-            });
-          }
-        },
-        {
-          retries: Number.POSITIVE_INFINITY,
-          minTimeout: 0,
-          maxTimeout: 0,
-          signal,
-          shouldRetry: ({ error }) => error instanceof DeliveryError && error.kind !== 'permanent',
-          onFailedAttempt: async ({ error, attemptNumber }) => {
-            if (!(error instanceof DeliveryError) || error.kind === 'permanent' || signal.aborted) return;
-            this.counters.retries++;
-            this.failures[error.reason] = (this.failures[error.reason] ?? 0) + 1;
-            const wait = Math.max(
-              error.kind === 'config' ? configBackoff.next() : backoff.next(),
-              error.retryAfterMs ?? 0,
-            );
-            this.logFailure(error, pending, attemptNumber, wait);
-            await sleep(wait, signal);
-          },
-        },
-      );
+      // The first attempt goes without p-retry: most batches need no other. A failure is
+      // handled as p-retry handles it (onFailedAttempt, then shouldRetry), then p-retry
+      // takes over with the attempts that follow.
+      try {
+        signal.throwIfAborted();
+        await attempt();
+        signal.throwIfAborted();
+        return;
+      } catch (error) {
+        if (signal.aborted || !(error instanceof Error)) throw error;
+        await failedAttempt(error, 1);
+        if (!retryable(error)) throw error;
+      }
+      await pRetry(attempt, {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 0,
+        maxTimeout: 0,
+        signal,
+        shouldRetry: ({ error }) => retryable(error),
+        onFailedAttempt: ({ error, attemptNumber }) => failedAttempt(error, attemptNumber + 1),
+      });
     } catch (err) {
       if (signal.aborted) return; // stopping: the records stay in the WAL for the next start
       if (err instanceof DeliveryError && err.kind === 'permanent') {

@@ -29,6 +29,16 @@
  *   order, so the same seed and the same request order replay the same faults.
  * - **R5** `outage(ms)` closes the listening socket and every connection at once (clients get
  *   ECONNREFUSED), drops requests in progress, and listens again on the same port after `ms`.
+ *
+ * ## The fast path
+ *
+ * With `keepLogs: false`, no `out` and no `rejectWhen`, nothing needs the logs themselves, so
+ * a request's logs are counted instead of built (`countRequest` in ./decode-request.ts): the
+ * `Logs` entries of an SLS LogGroup from its top-level framing, the object lines of NDJSON,
+ * the elements of a JSON array (parsed and checked, not copied). Counters, deduplication and
+ * faults are the same as on the full path (R1–R5); a body whose framing the counter is not
+ * sure of is decoded fully, so it is refused or counted as before. The one difference: an SLS
+ * log's or an NDJSON line's own fields are not checked (a log without `Time` still counts).
  */
 export { Receiver, startReceiver } from './receiver.ts';
 export type { ReceivedRequest, ReceiverFaultCounts, ReceiverStats, RequestOutcome } from './receiver.ts';

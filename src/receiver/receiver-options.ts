@@ -74,7 +74,9 @@ export interface ReceiverOptions extends ReceiverFaults {
    */
   readonly logstores?: readonly string[];
   /**
-   * Keep accepted logs in memory for `receiver.logs()`. Turn off for long runs that use `out`.
+   * Keep accepted logs in memory for `receiver.logs()`. Turn off for long runs that use `out`,
+   * or for load: off, without `out` and `rejectWhen`, logs are counted without being decoded
+   * (the fast path, see `src/receiver/index.ts`).
    * @defaultValue true
    */
   readonly keepLogs?: boolean;

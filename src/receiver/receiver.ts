@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { ErrorCodes, WalshipError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import { decodeRequest, encodingOf, mediaType, RequestProblem } from './decode-request.ts';
+import { countRequest, decodeRequest, encodingOf, mediaType, RequestProblem, type RequestFacts } from './decode-request.ts';
 import { mulberry32 } from './prng.ts';
 import type { ReceivedEncoding, ReceivedLog } from './received-log.ts';
 import {
@@ -100,7 +100,7 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer | und
     if (total > max) return undefined;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, total);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
 }
 
 /**
@@ -355,7 +355,11 @@ export class Receiver {
       return;
     }
 
-    let logs: ReceivedLog[];
+    // The fast path: nothing needs the logs themselves (no `logs()`, no `out`, no
+    // `rejectWhen`), so they are counted without being built (see countRequest).
+    const countOnly = !this.#options.keepLogs && this.#options.out === undefined && f.rejectWhen === undefined;
+    let logs: ReceivedLog[] | undefined;
+    let count: number;
     try {
       if (encoding === undefined) {
         throw new RequestProblem(415, 'UnsupportedMediaType', `Content-Type ${JSON.stringify(headers['content-type'] ?? '')} is not supported here`);
@@ -367,7 +371,7 @@ export class Receiver {
           throw new RequestProblem(404, 'LogStoreNotExist', `logstore ${JSON.stringify(logstore)} does not exist`);
         }
       }
-      logs = decodeRequest(body, {
+      const facts: RequestFacts = {
         encoding,
         logstore,
         contentEncoding: headers['content-encoding'],
@@ -375,7 +379,13 @@ export class Receiver {
         rawSize: headers['x-log-bodyrawsize'],
         idempotencyKey: key,
         maxBodyBytes: this.#options.maxBodyBytes,
-      });
+      };
+      if (countOnly) {
+        count = countRequest(body, facts);
+      } else {
+        logs = decodeRequest(body, facts);
+        count = logs.length;
+      }
     } catch (err) {
       if (!(err instanceof RequestProblem)) throw err;
       stats.invalidRequests++;
@@ -392,18 +402,18 @@ export class Receiver {
       }
       if (this.#keys.has(key)) {
         stats.duplicateRequests++;
-        stats.duplicateLogs += logs.length;
-        record('duplicate', 200, body.length, logs.length);
-        this.#ok(res, encoding!, logs.length, true);
+        stats.duplicateLogs += count;
+        record('duplicate', 200, body.length, count);
+        this.#ok(res, encoding!, count, true);
         return;
       }
     }
     const rejectWhen = f.rejectWhen;
-    if (rejectWhen !== undefined) {
+    if (rejectWhen !== undefined && logs !== undefined) {
       const bad = logs.findIndex((l) => rejectWhen(l));
       if (bad >= 0) {
         stats.faults.reject++;
-        record('reject', f.rejectStatus, body.length, logs.length);
+        record('reject', f.rejectStatus, body.length, count);
         this.#json(res, f.rejectStatus, {
           errorCode: 'InjectedRejection',
           errorMessage: `log ${bad} of the request was rejected by rejectWhen`,
@@ -414,24 +424,27 @@ export class Receiver {
     if (epoch !== this.#epoch) return this.#drop(req, record, body.length);
 
     // Store before answering 2xx: with `out`, the lines are written before the sender sees
-    // its ack.
-    const store = this.#store(logs);
-    if (key !== undefined) this.#pending.set(key, store);
-    try {
-      await store;
-      if (key !== undefined) this.#keys.add(key);
-    } catch (err) {
-      record('invalid', 500, body.length, logs.length);
-      this.#json(res, 500, { errorCode: 'InternalServerError', errorMessage: `cannot write out: ${(err as Error).message}` });
-      return;
-    } finally {
-      if (key !== undefined) this.#pending.delete(key);
+    // its ack. On the fast path there is nothing to store, and nothing awaited from the
+    // dedup check to here, so no duplicate can slip in between.
+    if (logs !== undefined) {
+      const store = this.#store(logs);
+      if (key !== undefined) this.#pending.set(key, store);
+      try {
+        await store;
+      } catch (err) {
+        record('invalid', 500, body.length, count);
+        this.#json(res, 500, { errorCode: 'InternalServerError', errorMessage: `cannot write out: ${(err as Error).message}` });
+        return;
+      } finally {
+        if (key !== undefined) this.#pending.delete(key);
+      }
     }
+    if (key !== undefined) this.#keys.add(key);
     stats.acceptedRequests++;
-    stats.logs += logs.length;
-    if (this.#options.keepLogs) for (const l of logs) this.#logs.push(l);
-    record('accepted', 200, body.length, logs.length);
-    this.#ok(res, encoding!, logs.length, false);
+    stats.logs += count;
+    if (this.#options.keepLogs && logs !== undefined) for (const l of logs) this.#logs.push(l);
+    record('accepted', 200, body.length, count);
+    this.#ok(res, encoding!, count, false);
   }
 
   async #store(logs: readonly ReceivedLog[]): Promise<void> {

@@ -6,17 +6,20 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 
 import { request } from 'undici';
 
 import { DeliveryError } from '../../src/delivery/delivery-error.ts';
 import { ErrorCodes, WalshipError } from '../../src/errors.ts';
+import { encodeLogGroup } from '../../src/model/index.ts';
+import { countRequest, decodeRequest, RequestProblem, type RequestFacts } from '../../src/receiver/decode-request.ts';
 import { type Receiver, type ReceiverOptions, startReceiver } from '../../src/receiver/index.ts';
+import { lz4BlockCompressSync as lz4Compress } from '../../src/sinks/http/lz4-block.ts';
 import { createHttpClient, type HttpClient, type HttpSinkOptions } from '../../src/sinks/http/index.ts';
 import { captureLogger } from '../helpers/capture-logger.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
-import { expectedIds, makeBatch, makeRecords } from '../sinks/http/fixtures.ts';
+import { expectedIds, makeBatch, makeRecords, sampleGroup } from '../sinks/http/fixtures.ts';
 
 const quiet = captureLogger('warn').logger;
 
@@ -330,5 +333,117 @@ describe('receiver input', () => {
     await first;
     assert.equal(await refused(receiver.port), true);
     await assert.rejects(receiver.outage(10), (e: unknown) => e instanceof WalshipError && e.code === ErrorCodes.CLOSED);
+  });
+});
+
+describe('receiver fast path (keepLogs false, no out, no rejectWhen)', () => {
+  const facts = (encoding: 'sls' | 'json' | 'ndjson', extra: Partial<RequestFacts> = {}): RequestFacts => ({
+    encoding,
+    logstore: encoding === 'sls' ? 'ls' : undefined,
+    contentEncoding: undefined,
+    compressType: undefined,
+    rawSize: undefined,
+    idempotencyKey: 'k',
+    maxBodyBytes: 1 << 20,
+    ...extra,
+  });
+  /** The count of the fast path and of the full path, or the status and code both refuse with. */
+  const both = (body: Buffer, f: RequestFacts): [string, string] => {
+    const outcome = (fn: () => number): string => {
+      try {
+        return `count ${fn()}`;
+      } catch (err) {
+        assert.ok(err instanceof RequestProblem, String(err));
+        return `${err.status} ${err.errorCode}`;
+      }
+    };
+    return [outcome(() => countRequest(body, f)), outcome(() => decodeRequest(body, f).length)];
+  };
+
+  it('counts what the full decoder decodes, for the three encodings, and refuses what it refuses', () => {
+    const group = (n: number) => Buffer.from(encodeLogGroup(sampleGroup('g', n, { machineUUID: 'm-1' })));
+    // An unknown field (number 9, varint), and an unknown length-delimited one (number 200), at
+    // the top level between the logs: skipped by both.
+    const withUnknown = Buffer.concat([Buffer.from([0x48, 0x96, 0x01]), group(2), Buffer.from([0xc2, 0x0c, 0x03, 1, 2, 3]), group(3)]);
+    const log = (i: number, extra = '') => `{"time":${1_700_000_000 + i},"contents":{"n":"${i}","q":"a\\"}\\n{"},"tags":{"t":"1"}${extra}}`;
+    const cases: Array<[string, Buffer, RequestFacts]> = [
+      ['sls', group(5), facts('sls')],
+      ['sls, no logs', group(0), facts('sls')],
+      ['sls, empty body', Buffer.alloc(0), facts('sls')],
+      ['sls, unknown fields', withUnknown, facts('sls')],
+      ['sls, lz4', lz4Compress(group(7)), facts('sls', { compressType: 'lz4', rawSize: String(group(7).length) })],
+      ['sls, deflate', deflateSync(group(4)), facts('sls', { compressType: 'deflate' })],
+      ['sls, gzip', gzipSync(group(4)), facts('sls', { contentEncoding: 'gzip' })],
+      ['sls, truncated', group(3).subarray(0, 40), facts('sls')],
+      ['sls, garbage', Buffer.from([0xff, 0xff]), facts('sls')],
+      ['sls, Logs with a varint wire type', Buffer.from([0x08, 0x01]), facts('sls')],
+      ['sls, field 0', Buffer.from([0x02, 0x00]), facts('sls')],
+      ['sls, bad raw size', group(2), facts('sls', { rawSize: '3' })],
+      ['ndjson', Buffer.from(`${log(1)}\n${log(2)}\n${log(3)}\n`), facts('ndjson')],
+      ['ndjson, blank lines, CRLF, spaces, no final newline', Buffer.from(`\n  ${log(1)} \r\n\r\n\t${log(2)}\n \n${log(3)}`), facts('ndjson')],
+      ['ndjson, gzip', gzipSync(`${log(1)}\n${log(2)}\n`), facts('ndjson', { contentEncoding: 'gzip' })],
+      ['ndjson, empty', Buffer.alloc(0), facts('ndjson')],
+      ['ndjson, a non-object line', Buffer.from(`${log(1)}\n[1]\n`), facts('ndjson')],
+      ['ndjson, a broken line', Buffer.from(`${log(1)}\n{oops\n`), facts('ndjson')],
+      ['ndjson, a line with a non-ASCII space', Buffer.from(`\u00a0${log(1)}\n`), facts('ndjson')],
+      ['json', Buffer.from(`[${log(1)},${log(2)}, ${log(3, ',"timeNs":5,"source":"s","project":"p","logstore":"l"')}]`), facts('json')],
+      ['json, empty array', Buffer.from('[]'), facts('json')],
+      ['json, one object', Buffer.from(log(1)), facts('json')],
+      ['json, gzip', gzipSync(`[${log(1)},${log(2)}]`), facts('json', { contentEncoding: 'gzip' })],
+      ['json, missing contents', Buffer.from('[{"time":1}]'), facts('json')],
+      ['json, a number in contents', Buffer.from('[{"time":1,"contents":{"a":1}}]'), facts('json')],
+      ['json, bad time', Buffer.from('[{"time":-1,"contents":{}}]'), facts('json')],
+      ['json, not JSON', Buffer.from('[{'), facts('json')],
+      ['json, too large gzip', gzipSync(Buffer.alloc(2 << 20, 0x20)), facts('json', { contentEncoding: 'gzip' })],
+    ];
+    for (const [name, body, f] of cases) {
+      const [fast, full] = both(body, f);
+      assert.equal(fast, full, name);
+    }
+    assert.equal(both(group(5), facts('sls'))[0], 'count 5');
+    assert.equal(both(withUnknown, facts('sls'))[0], 'count 5');
+    assert.equal(both(Buffer.from(`\n  ${log(1)} \r\n\r\n\t${log(2)}\n \n${log(3)}`), facts('ndjson'))[0], 'count 3');
+  });
+
+  it('counts the same logs, requests and duplicates as the full path over HTTP, for every encoding', async () => {
+    const full = await startReceiver({ logger: quiet, seed: 3 });
+    const fast = await startReceiver({ logger: quiet, seed: 3, keepLogs: false });
+    const settings: Array<Omit<HttpSinkOptions, 'url'>> = [
+      { encoding: 'sls', compression: 'lz4' },
+      { encoding: 'sls', compression: 'deflate' },
+      { encoding: 'sls', compression: 'none' },
+      { encoding: 'json' },
+      { encoding: 'json', gzip: true },
+      { encoding: 'ndjson' },
+      { encoding: 'ndjson', gzip: true },
+    ];
+    try {
+      let seq = 1;
+      for (const options of settings) {
+        const batch = makeBatch(makeRecords(seq, 3, 2 + (seq % 3)));
+        seq += 3;
+        for (const receiver of [full, fast]) {
+          const client = createHttpClient({ url: receiver.url, logger: quiet, ...options });
+          try {
+            assert.deepEqual(await client.publishEvents(batch), []);
+            assert.deepEqual(await client.publishEvents(batch), [], 'a duplicate');
+          } finally {
+            await client.close();
+          }
+        }
+      }
+      const a = full.stats();
+      const b = fast.stats();
+      assert.ok(a.logs > 0);
+      assert.deepEqual(b, a);
+      assert.equal(fast.logs().length, 0);
+      assert.deepEqual(
+        fast.requests().map((r) => [r.outcome, r.encoding, r.logs, r.idempotencyKey]),
+        full.requests().map((r) => [r.outcome, r.encoding, r.logs, r.idempotencyKey]),
+      );
+    } finally {
+      await full.close();
+      await fast.close();
+    }
   });
 });

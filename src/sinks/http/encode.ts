@@ -11,6 +11,7 @@ import { deflate, gzip } from 'node:zlib';
 import type { DeliveryRecord } from '../../delivery/protocol-client.ts';
 import { decodeLogGroup } from '../../model/index.ts';
 import type { HttpEncoding, SlsCompression } from './http-sink-options.ts';
+import { transcodeJsonBody } from './json-transcode.ts';
 import { lz4BlockCompress } from './lz4-block.ts';
 
 const deflateAsync = promisify(deflate);
@@ -62,8 +63,19 @@ export function recordToJsonLogs(record: DeliveryRecord): JsonLog[] {
   return out;
 }
 
-/** The uncompressed body of a `json` or `ndjson` request for `records`. */
+/**
+ * The uncompressed body of a `json` or `ndjson` request for `records`: `JSON.stringify` of
+ * the {@link recordToJsonLogs} objects of every record, as one array (`json`) or one line per
+ * log, each ending in `\n` (`ndjson`). Written straight from the protobuf bytes, without the
+ * objects (./json-transcode.ts); {@link encodeJsonBodyFromObjects} is the reference it
+ * matches byte for byte.
+ */
 export function encodeJsonBody(records: readonly DeliveryRecord[], encoding: 'json' | 'ndjson'): Buffer {
+  return transcodeJsonBody(records, encoding);
+}
+
+/** {@link encodeJsonBody} through the objects: decode, build, stringify (the reference). */
+export function encodeJsonBodyFromObjects(records: readonly DeliveryRecord[], encoding: 'json' | 'ndjson'): Buffer {
   const logs: JsonLog[] = [];
   for (const r of records) for (const l of recordToJsonLogs(r)) logs.push(l);
   if (encoding === 'json') return Buffer.from(JSON.stringify(logs), 'utf8');

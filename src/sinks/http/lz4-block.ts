@@ -8,7 +8,7 @@
  * implementation reads (`LZ4_decompress_safe`), which `test/sinks/http` checks with an
  * independent decoder.
  */
-import { compress, uncompressSync } from 'lz4-napi';
+import { compress, compressSync, uncompressSync } from 'lz4-napi';
 
 const SIZE_PREFIX_BYTES = 4;
 
@@ -17,6 +17,11 @@ export async function lz4BlockCompress(data: Uint8Array): Promise<Buffer> {
   const framed = await compress(data);
   // Order matters: the prefix is the raw length lz4-napi wrote; what follows is the block.
   return framed.subarray(SIZE_PREFIX_BYTES);
+}
+
+/** {@link lz4BlockCompress} on the calling thread. */
+export function lz4BlockCompressSync(data: Buffer): Buffer {
+  return compressSync(data).subarray(SIZE_PREFIX_BYTES);
 }
 
 /**
