@@ -158,49 +158,14 @@ function writeWireString(src: Buffer, s: number, e: number): boolean {
 /** A hash of the bytes of the last string {@link writeWireString} wrote (to find repeated keys). */
 let stringHash = 0;
 
-/** {@link writeWireString} for a key: also sets {@link stringHash}. */
+/**
+ * {@link writeWireString} for a key: also sets {@link stringHash}. Keys are short, so the
+ * hash takes its own pass instead of a second copy of the escaping loop.
+ */
 function writeKeyString(src: Buffer, s: number, e: number): boolean {
-  ensure((e - s) * 6 + 2);
-  const o = out;
-  let p = pos;
   let h = e - s;
-  o[p++] = 0x22;
-  for (let i = s; i < e; i++) {
-    const c = src[i]!;
-    h = (Math.imul(h, 31) + c) | 0;
-    const kind = BYTE_KIND[c]!;
-    if (kind === PLAIN) {
-      o[p++] = c;
-    } else if (kind === QUOTED) {
-      o[p++] = 0x5c;
-      o[p++] = c;
-    } else if (kind === CONTROL) {
-      o[p++] = 0x5c;
-      const letter = SHORT_ESCAPE[c]!;
-      if (letter !== 0) {
-        o[p++] = letter;
-      } else {
-        o[p++] = 0x75; // u00xx
-        o[p++] = 0x30;
-        o[p++] = 0x30;
-        o[p++] = HEX[c >> 4]!;
-        o[p++] = HEX[c & 15]!;
-      }
-    } else {
-      // A multi-byte sequence: copied when well-formed, else the string takes the slow way.
-      const n = utf8SequenceLength(src, i, e);
-      if (n === 0) return false;
-      o[p++] = c;
-      for (let k = 1; k < n; k++) {
-        const d = src[i + k]!;
-        h = (Math.imul(h, 31) + d) | 0;
-        o[p++] = d;
-      }
-      i += n - 1;
-    }
-  }
-  o[p++] = 0x22;
-  pos = p;
+  for (let i = s; i < e; i++) h = (Math.imul(h, 31) + src[i]!) | 0;
+  if (!writeWireString(src, s, e)) return false;
   stringHash = h;
   return true;
 }
