@@ -20,7 +20,7 @@ import { defaultLogger, type Logger } from '../logging/logger.ts';
 import { encodeLogGroup, type LogGroup } from '../model/index.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import type { FlusherV1, FlusherV2, PipelineGroupEvents } from '../pipeline/flusher.ts';
-import '../sinks/http/register.ts';
+import '../sinks/builtin.ts';
 import { planSink, type SinkConfig } from '../sinks/registry.ts';
 import { positiveInt } from '../wal/options.ts';
 import { type AppendEntry, type WalOptions, type WalStats, WriteAheadLog } from '../wal/index.ts';

@@ -35,11 +35,16 @@ export function sinkTypes(): string[] {
   return [...registry.keys()].sort();
 }
 
+/** `flusher_http` (iLogtail's plugin name, used by the JSON config) is the sink `http`. */
+export function sinkTypeName(type: string): string {
+  return type.startsWith('flusher_') ? type.slice('flusher_'.length) : type;
+}
+
 export function planSink(config: SinkConfig, logger: Logger): SinkPlan {
   if (config === null || typeof config !== 'object' || typeof config.type !== 'string') {
     throw new WalshipError(ErrorCodes.INVALID_OPTIONS, `Expected \`sink\` to be an object with a string \`type\`, got ${JSON.stringify(config)}`);
   }
-  const factory = registry.get(config.type);
+  const factory = registry.get(sinkTypeName(config.type));
   if (factory === undefined) {
     throw new WalshipError(
       ErrorCodes.INVALID_OPTIONS,
