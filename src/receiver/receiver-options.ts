@@ -62,7 +62,9 @@ export interface ReceiverOptions extends ReceiverFaults {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /**
    * Append each accepted log as an NDJSON line to this file before answering 2xx (so what
-   * the sender saw acknowledged is in the file).
+   * the sender saw acknowledged is in the file). The idempotency keys stored go to
+   * `<out>.keys`, written after their logs, and are read back on start: a receiver restarted on
+   * the same file keeps deduplicating what it stored before.
    * @defaultValue none
    */
   readonly out?: string;

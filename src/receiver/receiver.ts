@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
@@ -131,6 +131,8 @@ export class Receiver {
   readonly #closeController = new AbortController();
   #faults: ResolvedReceiverFaults;
   #file: FileHandle | undefined;
+  /** `<out>.keys`: one stored key per line, written after the key's logs (see #store). */
+  #keysFile: FileHandle | undefined;
   #writeChain: Promise<void> = Promise.resolve();
   /** Bumped by an outage and by close: requests from an older epoch are dropped, not stored. */
   #epoch = 0;
@@ -139,10 +141,17 @@ export class Receiver {
   #closing: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(options: ResolvedReceiverOptions, server: Server, port: number, file: FileHandle | undefined) {
+  private constructor(
+    options: ResolvedReceiverOptions,
+    server: Server,
+    port: number,
+    files: { out: FileHandle; keys: FileHandle; storedKeys: readonly string[] } | undefined,
+  ) {
     this.#options = options;
     this.#server = server;
-    this.#file = file;
+    this.#file = files?.out;
+    this.#keysFile = files?.keys;
+    for (const key of files?.storedKeys ?? []) this.#keys.add(key);
     this.#log = options.logger;
     this.#faults = options.faults;
     this.seed = options.seed;
@@ -156,7 +165,7 @@ export class Receiver {
   /** @internal Use {@link startReceiver}. */
   static async start(options: ReceiverOptions = {}): Promise<Receiver> {
     const resolved = resolveReceiverOptions(options);
-    const file = resolved.out === undefined ? undefined : await open(resolved.out, 'a');
+    const files = resolved.out === undefined ? undefined : await openOut(resolved.out);
     let receiver: Receiver | undefined;
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       receiver?.handle(req, res);
@@ -168,14 +177,15 @@ export class Receiver {
     try {
       await listen(server, resolved.port, resolved.host);
     } catch (err) {
-      await file?.close();
+      await files?.out.close();
+      await files?.keys.close();
       throw new WalshipError(ErrorCodes.INVALID_OPTIONS, `receiver: cannot listen on ${resolved.host}:${resolved.port}: ${(err as Error).message}`, {
         cause: err,
       });
     }
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : resolved.port;
-    receiver = new Receiver(resolved, server, port, file);
+    receiver = new Receiver(resolved, server, port, files);
     server.on('connection', (socket: Socket) => receiver?.track(socket));
     resolved.logger.debug({ url: receiver.url, seed: resolved.seed }, 'receiver listening');
     return receiver;
@@ -251,7 +261,9 @@ export class Receiver {
       await Promise.allSettled(this.#pending.values());
       await this.#writeChain;
       await this.#file?.close();
+      await this.#keysFile?.close();
       this.#file = undefined;
+      this.#keysFile = undefined;
       this.#log.debug('receiver closed');
     })();
     return this.#closing;
@@ -427,7 +439,7 @@ export class Receiver {
     // its ack. On the fast path there is nothing to store, and nothing awaited from the
     // dedup check to here, so no duplicate can slip in between.
     if (logs !== undefined) {
-      const store = this.#store(logs);
+      const store = this.#store(logs, key);
       if (key !== undefined) this.#pending.set(key, store);
       try {
         await store;
@@ -447,13 +459,19 @@ export class Receiver {
     this.#ok(res, encoding!, count, false);
   }
 
-  async #store(logs: readonly ReceivedLog[]): Promise<void> {
+  async #store(logs: readonly ReceivedLog[], key: string | undefined): Promise<void> {
     const file = this.#file;
-    if (file === undefined) return;
+    const keysFile = this.#keysFile;
+    if (file === undefined || keysFile === undefined) return;
     let text = '';
     for (const l of logs) text += `${JSON.stringify(l)}\n`;
-    // One writer at a time, so the lines of concurrent requests never interleave.
-    const write = this.#writeChain.then(() => file.appendFile(text));
+    // One writer at a time, so the lines of concurrent requests never interleave. The key is
+    // written only after all its lines: a receiver killed in between has no record of the
+    // key, so the retry is stored again (a duplicate line, never a lost one).
+    const write = this.#writeChain.then(async () => {
+      await file.appendFile(text);
+      if (key !== undefined) await keysFile.appendFile(`${key}\n`);
+    });
     this.#writeChain = write.catch(() => undefined);
     await write;
   }
@@ -530,6 +548,33 @@ async function listen(server: Server, port: number, host: string): Promise<void>
 }
 
 /** Starts a receiver (see {@link ReceiverOptions}); resolves once it is listening. */
+/**
+ * Opens `out` for appending and `<out>.keys`, reading back the keys stored by an earlier run
+ * on the same file, so deduplication survives a restart of the receiver. A torn last line
+ * (the receiver was killed while writing it) is ignored: its logs are stored again.
+ */
+async function openOut(path: string): Promise<{ out: FileHandle; keys: FileHandle; storedKeys: string[] }> {
+  const keysPath = `${path}.keys`;
+  let storedKeys: string[] = [];
+  let torn = false;
+  try {
+    const text = await readFile(keysPath, 'utf8');
+    torn = text.length > 0 && !text.endsWith('\n');
+    storedKeys = text.split('\n');
+    storedKeys.pop(); // '' after the last newline, or a torn line without one
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const out = await open(path, 'a');
+  const keys = await open(keysPath, 'a').catch(async (err: unknown) => {
+    await out.close();
+    throw err;
+  });
+  // End a torn line, so the next key starts a line of its own.
+  if (torn) await keys.appendFile('\n');
+  return { out, keys, storedKeys };
+}
+
 export function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
   return Receiver.start(options);
 }

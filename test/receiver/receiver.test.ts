@@ -2,7 +2,7 @@
 // seed (R3, R4), outages (R5), the `out` file (R1), and what it refuses. Invariants R1–R5 are
 // stated in src/receiver/index.ts.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -269,6 +269,28 @@ describe('receiver input', () => {
       },
       { encoding: 'sls', compression: 'deflate' },
     );
+  });
+
+  it('keeps deduplicating after a restart on the same out file, and stores again a key whose record was torn (R2)', async () => {
+    const out = join(tempDir('walship-receiver'), 'received.ndjson');
+    const first = makeBatch(makeRecords(1, 2));
+    const second = makeBatch(makeRecords(3, 2));
+    await withReceiver({ out }, async (_receiver, client) => {
+      await client.publishEvents(first);
+    });
+    // A receiver killed after the lines of `second` and before its key: the key file ends
+    // with a torn line, and `second` is not known as stored.
+    writeFileSync(`${out}.keys`, `${readFileSync(`${out}.keys`, 'utf8')}${second.key.slice(0, 5)}`);
+    await withReceiver({ out }, async (receiver, client) => {
+      await client.publishEvents(first);
+      await client.publishEvents(second);
+      assert.equal(receiver.stats().duplicateRequests, 1, 'the key stored before the restart is a duplicate');
+      assert.equal(receiver.stats().acceptedRequests, 1, 'the torn key is stored again');
+    });
+    const keys = readFileSync(`${out}.keys`, 'utf8').split('\n');
+    assert.deepEqual(keys, [first.key, second.key.slice(0, 5), second.key, '']);
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+    assert.equal(lines.length, 8, 'the four logs of each batch, each stored once');
   });
 
   it('refuses bodies it cannot decode, with the status that says why, and counts them as invalid', async () => {
