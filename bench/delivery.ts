@@ -2,7 +2,7 @@
  * # Delivery benchmarks
  *
  * `npm run bench -- delivery [--quick] [--only=throughput,memory,faults] [--rounds=N]
- *  [--workers=N] [--drains=read+ack,sls,ndjson] [--diagnostics=sls@null,ndjson@null]
+ *  [--workers=N] [--drains=read+ack,sls,sls-raw,ndjson] [--diagnostics=sls@null,ndjson@null]
  *  [--backlog-mib=N] [--small-mib=N] [--cpu-prof] [--out=FILE]`
  *
  * Prints one aligned table per section and a final targets table, and writes every
@@ -31,6 +31,7 @@
  *     delays, HTTP concurrency and timeouts at their defaults) → LoadBalancerMode over
  *     `makeClients([url], createHttpClient, workersPerHost)` → HttpClient, encoding `sls`
  *     (one LogGroup per request, lz4);
+ *   - `sls-raw`: `sls` with `compression: 'none'`, to show what lz4 costs;
  *   - `ndjson`: the same with encoding `ndjson` and batchMaxRecords 8.
  *   The clock runs from `start()` to the moment nothing is pending in the WAL (polled every
  *   2 ms); stopping the manager and closing the WAL (its compaction on close) are timed
@@ -103,7 +104,8 @@ const OUT = resolve(ROOT, flag('out') ?? 'bench/results/delivery.json');
 
 // ── Configuration ─────────────────────────────────────────────────────────────────────
 
-type DrainKind = 'read+ack' | 'sls' | 'ndjson';
+/** `sls-raw`: the sls encoding with `compression: 'none'` (a diagnostic: what lz4 costs). */
+type DrainKind = 'read+ack' | 'sls' | 'sls-raw' | 'ndjson';
 /** `receiver`: startReceiver (decodes, deduplicates, counts); `null`: reads bodies, answers 200. */
 type Sink = 'receiver' | 'null';
 
@@ -126,7 +128,7 @@ const CONFIG = {
   delivery: {
     /** HttpClients (LoadBalancerMode workers) on the one receiver. */
     workersPerHost: Number(flag('workers') ?? 4),
-    batchMaxRecords: { sls: 1, ndjson: 8 } as Record<Exclude<DrainKind, 'read+ack'>, number>,
+    batchMaxRecords: { sls: 1, 'sls-raw': 1, ndjson: 8 } as Record<Exclude<DrainKind, 'read+ack'>, number>,
     /** Everything else (windows, retry delays, HTTP concurrency and timeouts) is the default. */
   },
   faults: { failRate: 0.3, failStatus: 503, seed: 7, kind: 'sls' as const },
@@ -497,7 +499,13 @@ async function workerDrain(): Promise<void> {
   } else {
     const clients = makeClients(
       [url as string],
-      (u, i) => createHttpClient({ url: u, encoding: kind, name: `receiver#${i}`, logger: LOGGER }),
+      (u, i) =>
+        createHttpClient({
+          url: u,
+          ...(kind === 'sls-raw' ? { encoding: 'sls', compression: 'none' } : { encoding: kind }),
+          name: `receiver#${i}`,
+          logger: LOGGER,
+        }),
       workers,
     );
     const mode = new LoadBalancerMode(clients, { logger: LOGGER });
@@ -830,15 +838,15 @@ function parseDrains(list: string): DrainSpec[] {
     .filter((d) => d !== '')
     .map((d) => {
       const [kind, sink] = d.split('@') as [DrainKind, Sink | undefined];
-      if (!['read+ack', 'sls', 'ndjson'].includes(kind) || (sink !== undefined && sink !== 'null')) {
-        throw new Error(`unknown drain ${JSON.stringify(d)}: expected read+ack, sls, ndjson, sls@null or ndjson@null`);
+      if (!['read+ack', 'sls', 'sls-raw', 'ndjson'].includes(kind) || (sink !== undefined && sink !== 'null')) {
+        throw new Error(`unknown drain ${JSON.stringify(d)}: expected read+ack, sls, sls-raw, ndjson, or one of them @null`);
       }
       return { kind, sink: sink ?? 'receiver' };
     });
 }
 
 /** Section 1's drains, every round. */
-const THROUGHPUT_DRAINS = parseDrains(flag('drains') ?? 'read+ack,sls,ndjson');
+const THROUGHPUT_DRAINS = parseDrains(flag('drains') ?? 'read+ack,sls,sls-raw,ndjson');
 /**
  * Diagnostics, first round only: the same deliveries into the null sink, to show what the
  * walship process can do when the receiver is not the limit. Not a target.
