@@ -54,3 +54,4 @@ export { validateLogGroup } from './validate.ts';
 export { estimateLogGroupSize, estimateLogSize } from './size.ts';
 export { decodeLogGroup, decodeLogGroupList, encodeLogGroup, encodeLogGroupList } from './codec.ts';
 export { SLS_LOGS_PROTO, slsLogsRoot } from './schema.ts';
+export { type LogGroupHeader, LogGroupWriter } from './log-group-writer.ts';
