@@ -37,6 +37,9 @@ export {
   SingleConnectionMode,
 } from './delivery/index.ts';
 export { createHttpClient, HttpClient, type HttpEncoding, type HttpSinkOptions } from './sinks/http/index.ts';
+export { createRedisClient, RedisClient, type RedisSinkOptions } from './sinks/redis/index.ts';
+export { createFileClient, FileClient, type FileSinkOptions } from './sinks/file/index.ts';
+export { createStdoutClient, StdoutClient, type StdoutFormat, type StdoutSinkOptions } from './sinks/stdout/index.ts';
 export { type Receiver, type ReceiverOptions, startReceiver } from './receiver/index.ts';
 export {
   type Aggregator,
