@@ -12,6 +12,8 @@ export const ErrorCodes = {
   INVALID_LOG_GROUP: 'WALSHIP_INVALID_LOG_GROUP',
   /** An option has the wrong type, is out of range, or conflicts with another. */
   INVALID_OPTIONS: 'WALSHIP_INVALID_OPTIONS',
+  /** The JSON config is not valid: `details.problems` lists every `{path, expected, got}`. */
+  INVALID_CONFIG: 'WALSHIP_INVALID_CONFIG',
   /** Another process (or another instance in this one) owns the WAL directory. */
   LOCKED: 'WALSHIP_LOCKED',
   /** The WAL is at its byte quota; the append was not accepted. */

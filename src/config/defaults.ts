@@ -83,6 +83,30 @@ export const HTTP_ERROR_BODY_SNIPPET_BYTES = 200;
 /** Bytes of a success response's body read (and discarded) before the socket is dropped instead. */
 export const HTTP_MAX_DISCARDED_BODY_BYTES = 128 * KiB;
 
+// ── NATS JetStream sink (src/sinks/nats) ────────────────────────────────────────────────
+/** The NATS server the sink connects to when none is configured. */
+export const DEFAULT_NATS_SERVER = 'nats://127.0.0.1:4222';
+/** Subject a record is published to; placeholders come from the record's metadata. */
+export const DEFAULT_NATS_SUBJECT = 'logs.{project}.{logstore}';
+/** Message body: the LogGroup protobuf exactly as stored in the WAL. */
+export const DEFAULT_NATS_ENCODING = 'protobuf' as const;
+/** Time to wait for one JetStream PubAck (ms). */
+export const DEFAULT_NATS_TIMEOUT_MS = 10_000;
+/** nats.js: delay between reconnect attempts to the servers of the pool (ms). */
+export const DEFAULT_NATS_RECONNECT_WAIT_MS = 2000;
+/** Records per delivery batch: each is its own message, published concurrently. */
+export const DEFAULT_NATS_BATCH_MAX_RECORDS = 32;
+/** Replicas of a stream walship creates. */
+export const DEFAULT_NATS_STREAM_REPLICAS = 1;
+/** Duplicate window (Nats-Msg-Id deduplication) of a stream walship creates (ms). */
+export const DEFAULT_NATS_DUPLICATE_WINDOW_MS = 2 * 60 * 60 * 1000;
+/**
+ * How long after its first attempt a record may still be redelivered (ms), for the
+ * duplicate-window check: delivery retries without bound, so this is the horizon within which
+ * walship promises effectively-once; a stream whose window is shorter gets a warning.
+ */
+export const DEFAULT_NATS_RETRY_HORIZON_MS = DEFAULT_NATS_DUPLICATE_WINDOW_MS;
+
 // ── Test / demo HTTP receiver (src/receiver) ───────────────────────────────────────────
 /** The receiver listens on loopback only. */
 export const DEFAULT_RECEIVER_HOST = '127.0.0.1';
@@ -118,3 +142,67 @@ export const DEFAULT_LOG_GROUP_QUEUE_CAPACITY = 16;
 // ── Pipeline runner ─────────────────────────────────────────────────────────────────────
 /** iLogtail's global aggregation interval: what an aggregator's interval of 0 means (ms). */
 export const DEFAULT_AGGREGATOR_INTERVAL_MS = 3000;
+
+// ── Redis Streams sink (src/sinks/redis) ────────────────────────────────────────────────
+/** Stream key of a record: placeholders `{project}`, `{logstore}`, `{configName}`, `{logstoreKey}`. */
+export const DEFAULT_REDIS_KEY_TEMPLATE = 'logs:{project}:{logstore}';
+/** One stream entry per log (`'group'`: one entry per LogGroup). */
+export const DEFAULT_REDIS_ENTRY_PER = 'log' as const;
+/** How a LogGroup is stored in a group entry's `data` field. */
+export const DEFAULT_REDIS_GROUP_ENCODING = 'protobuf' as const;
+/** Lifetime of a deduplication marker: the Redis sink's effectively-once window (ms). */
+export const DEFAULT_REDIS_DEDUP_TTL_MS = 2 * 60 * 60 * 1000;
+/** Connect timeout and the time one script call may take (ms). */
+export const DEFAULT_REDIS_TIMEOUT_MS = 10_000;
+/** ioredis `maxRetriesPerRequest`: small, so a down server fails fast and delivery retries. */
+export const DEFAULT_REDIS_MAX_RETRIES_PER_REQUEST = 1;
+/** Default Redis port when neither `url` nor `port` names one. */
+export const DEFAULT_REDIS_PORT = 6379;
+/** Default Redis host when neither `url` nor `host` names one. */
+export const DEFAULT_REDIS_HOST = '127.0.0.1';
+
+// ── File sink (src/sinks/file) ──────────────────────────────────────────────────────────
+/** Rotate when the next write would take the file past this many bytes; 0 = never rotate. */
+export const DEFAULT_FILE_MAX_BYTES = 0;
+/** Rotated files kept (`path.1` … `path.N`); older ones are deleted. */
+export const DEFAULT_FILE_MAX_FILES = 5;
+/** Mode of a file the sink creates. */
+export const DEFAULT_FILE_MODE = 0o640;
+
+// ── Stdout sink (src/sinks/stdout) ──────────────────────────────────────────────────────
+/** One JSON object per log (`'text'`: one human-readable line per log). */
+export const DEFAULT_STDOUT_FORMAT = 'json' as const;
+
+// ── CLI and admin server (src/cli, src/metrics) ─────────────────────────────────────────
+/** WAL root of `walship run` when the config's `wal.Dir` is not set. */
+export const DEFAULT_CLI_WAL_DIR = './data/wal';
+/** The admin server (`/metrics`, `/healthz`, `/status`) listens on loopback only. */
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+/** Admin port: 0 = a free port, written to the admin file in the WAL root. */
+export const DEFAULT_ADMIN_PORT = 0;
+/** File in the WAL root naming the running process and its admin URL (removed on clean stop). */
+export const ADMIN_FILE_NAME = 'walship.admin.json';
+/** How often `walship run` refreshes the WAL gauges of `/metrics` (ms). */
+export const DEFAULT_METRICS_REFRESH_MS = 1000;
+
+// ── Inputs (src/inputs) and the pino transport (src/pino) ─────────────────────────────────
+/** A line (or a joined multiline record) longer than this is cut to it, and counted. */
+export const DEFAULT_INPUT_MAX_LINE_BYTES = 512 * KiB;
+/** input_file: how often the glob is re-run and every open file is checked for growth (ms). */
+export const DEFAULT_INPUT_FILE_POLL_MS = 1000;
+/** input_file: bytes read from one file in one round (one round is one WAL append). */
+export const DEFAULT_INPUT_FILE_READ_CHUNK_BYTES = 256 * KiB;
+/** input_file: a renamed-away file is closed after it has been at its end this long (ms). */
+export const DEFAULT_INPUT_FILE_ROTATED_CLOSE_MS = 5000;
+/** input_file: bytes at a file's head hashed into its fingerprint (detects truncation and inode reuse). */
+export const DEFAULT_INPUT_FILE_FINGERPRINT_BYTES = 1024;
+/** input_file: whether a file found at the very first start is read from its head (else from its end). */
+export const DEFAULT_INPUT_FILE_READ_FROM_HEAD = false;
+/** Multiline: a pending record is shipped after no new line came for this long (ms). */
+export const DEFAULT_INPUT_MULTILINE_FLUSH_MS = 3000;
+/** The content key a line is shipped under (iLogtail's `content`). */
+export const DEFAULT_INPUT_CONTENT_KEY = 'content';
+/** pino transport: logs per durable append at most (a batch is also cut when writes pause). */
+export const DEFAULT_PINO_MAX_BATCH_LOGS = 1024;
+/** pino transport: how long closing keeps delivering before the WAL is closed (ms); below thread-stream's 10 s end wait. */
+export const DEFAULT_PINO_STOP_TIMEOUT_MS = 2000;
