@@ -57,5 +57,15 @@ export {
   type PipelineRunnerOptions,
 } from './pipeline/index.ts';
 export { ContextAggregator, DefaultAggregator } from './aggregators/index.ts';
-export { createFlusher, DurableFlusher, type DurableFlusherOptions, type WhenFull } from './flusher/index.ts';
+export { createFlusher, DurableFlusher, type DurableFlusherOptions, type DurableGroup, type WhenFull } from './flusher/index.ts';
+export {
+  createInput,
+  type FileInputConfig,
+  type Input,
+  type InputConfig,
+  type InputContext,
+  type InputStats,
+  type StdinInputConfig,
+} from './inputs/index.ts';
 export { registerSink, type SinkConfig, type SinkPlan } from './sinks/registry.ts';
+export { type ConfigProblem, loadConfig, parseConfig, type WalshipConfig } from './config/index.ts';

@@ -1,18 +1,215 @@
 #!/usr/bin/env node
+/**
+ * # The `walship` command
+ *
+ * | command | what it does |
+ * |---|---|
+ * | `walship run --config FILE` | runs the pipeline of a JSON config until SIGTERM/SIGINT |
+ * | `walship validate FILE` | checks a config without running it |
+ * | `walship receive [--port] [--fail-rate] [--status] [--latency] [--reset-rate] [--out]` | the test receiver |
+ * | `walship inspect DIR [--json]` | what a WAL holds (reads `/status` when a process holds it) |
+ * | `walship dlq list\|replay\|purge DIR` | the dead-letter space |
+ * | `walship wal compact\|repair DIR` | WAL maintenance |
+ * | `walship demo` (also with no command) | the sample logs through a flaky receiver |
+ *
+ * ## Invariants
+ *
+ * - **X1** Exit codes: 0 ok; 1 runtime failure (WAL held or damaged, a server down at
+ *   start, ...); 2 usage or config error (unknown command or option, invalid config: nothing
+ *   was started). A second signal during a graceful stop exits with 130 (SIGINT) / 143 (SIGTERM).
+ * - **X2** Results go to stdout; logs (pino JSON lines, credentials redacted) and errors go
+ *   to stderr, so `flusher_stdout` and `--json` output stay clean.
+ * - **X3** `inspect`, `dlq` and `wal` never open a WAL another process holds: they report the
+ *   holder's pid and read its admin endpoint (`/status`) instead; `wal repair` also refuses
+ *   while the admin file names a live process.
+ */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { LOG_LEVELS, parseSize } from '../config/index.ts';
+import { isWalshipError } from '../errors.ts';
+import { CliError, ExitCodes } from './cli-error.ts';
+import { createCliLogger } from './cli-logger.ts';
 import { runDemo } from './demo.ts';
+import { dlqCommand } from './dlq-command.ts';
+import { inspectCommand } from './inspect-command.ts';
+import { receiveCommand } from './receive-command.ts';
+import { runCommand } from './run-command.ts';
+import { validateCommand } from './validate-command.ts';
+import { walCommand } from './wal-command.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const [command = 'demo'] = process.argv.slice(2);
+const COMMANDS = ['run', 'validate', 'receive', 'inspect', 'dlq', 'wal', 'demo'];
 
-switch (command) {
-  case 'demo':
-    {
-      const summary = await runDemo({ dataDir: join(root, 'data', 'sample'), walDir: join(process.cwd(), 'data', 'wal'), out: process.stdout });
-      process.exitCode = summary.lost === 0 ? 0 : 1;
-    }
-    break;
-  default:
-    process.stderr.write(`walship: unknown command ${JSON.stringify(command)}; available: demo\n`);
-    process.exit(2);
+function intArg(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
 }
+
+function rateArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
+}
+
+function sizeArg(v: string): number {
+  const n = parseSize(v);
+  if (n === undefined || n < 1) throw new InvalidArgumentError('expected a size such as "1GiB" or a number of bytes');
+  return n;
+}
+
+/** Commander's errors as one `walship: ...` line; an unknown command lists the known ones. */
+function errorOutput(name: string, commands: readonly string[]) {
+  return {
+    outputError: (str: string, write: (s: string) => void) => {
+      const m = /unknown command '([^']*)'/.exec(str);
+      write(m === null ? `walship: ${str.replace(/^error: /, '')}` : `${name}: unknown command ${JSON.stringify(m[1])}; available: ${commands.join(', ')}\n`);
+    },
+  };
+}
+
+let exitCode: number = ExitCodes.OK;
+
+function buildProgram(): Command {
+  let version = 'unknown';
+  try {
+    version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    // Not beside its package.json (a copied bundle): the version is all that is lost.
+  }
+  const program = new Command('walship')
+    .description('A durable, disk-buffered log flusher: inputs → LevelDB WAL → sinks, at least once.')
+    .version(version)
+    .addOption(new Option('--log-level <level>', 'log level (logs are JSON lines on stderr)').choices(LOG_LEVELS))
+    .exitOverride()
+    .configureOutput(errorOutput('walship', COMMANDS));
+  const logLevel = (fallback: string): string => (program.opts().logLevel as string | undefined) ?? fallback;
+
+  program
+    .command('run')
+    .description('run the pipeline of a JSON config until SIGTERM/SIGINT (a second signal exits at once)')
+    .requiredOption('-c, --config <file>', 'the JSON config')
+    .option('--metrics-port <port>', 'port of /metrics, /healthz and /status (overrides metrics.Port)', intArg(0, 65535))
+    .option('--metrics-host <host>', 'address of the admin server (overrides metrics.Host)')
+    .action(async (o: { config: string; metricsPort?: number; metricsHost?: string }) => {
+      const level = program.opts().logLevel as string | undefined;
+      exitCode = await runCommand({ ...o, ...(level === undefined ? {} : { logLevel: level }) });
+    });
+
+  program
+    .command('validate')
+    .description('check a JSON config without running it (exit 0 when valid, 2 with every problem otherwise)')
+    .argument('<config>', 'the JSON config')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (file: string, o: { json?: boolean }) => {
+      exitCode = await validateCommand(file, o);
+    });
+
+  program
+    .command('receive')
+    .description('run the test HTTP receiver (sls, json, ndjson; dedup by idempotency key) with injected faults')
+    .option('-p, --port <port>', 'port (0 = a free one)', intArg(0, 65535))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--fail-rate <rate>', 'share of requests answered with --status', rateArg)
+    .option('--status <code>', 'status code of failed requests', intArg(100, 599))
+    .option('--latency <ms>', 'delay per request: "20" or a range "5-50" (ms)')
+    .option('--reset-rate <rate>', 'share of connections destroyed without an answer', rateArg)
+    .option('--out <file>', 'append accepted logs as NDJSON to this file')
+    .option('--seed <n>', 'seed of the fault PRNG', intArg(0, 0xffffffff))
+    .action(async (o: Record<string, unknown>) => {
+      exitCode = await receiveCommand({ ...o, logLevel: logLevel('warn') });
+    });
+
+  program
+    .command('inspect')
+    .description('show what a WAL holds: pending, disk, oldest age, quota, dead letters, quarantine, sinks')
+    .argument('<dir>', 'a WAL directory or the WAL root (wal.Dir) of a config')
+    .option('--json', 'print JSON')
+    .option('--max-bytes <size>', 'the quota to report against when no process holds the WAL (default 1GiB)', sizeArg)
+    .action(async (dir: string, o: { json?: boolean; maxBytes?: number }) => {
+      exitCode = await inspectCommand(dir, o, createCliLogger(logLevel('warn')));
+    });
+
+  const dlq = program.command('dlq').description('list, replay or purge dead letters').configureOutput(errorOutput('walship dlq', ['list', 'replay', 'purge']));
+  dlq
+    .command('list')
+    .argument('<dir>', 'a WAL directory or WAL root')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'at most this many per WAL', intArg(1, Number.MAX_SAFE_INTEGER))
+    .option('--quarantine', 'also list quarantined records')
+    .action(async (dir: string, o: { json?: boolean; limit?: number; quarantine?: boolean }) => {
+      exitCode = await dlqCommand('list', dir, o, createCliLogger(logLevel('warn')));
+    });
+  dlq
+    .command('replay')
+    .description('move dead letters back to the pending log (original idempotency keys kept)')
+    .argument('<dir>', 'a WAL directory or WAL root')
+    .action(async (dir: string) => {
+      exitCode = await dlqCommand('replay', dir, {}, createCliLogger(logLevel('warn')));
+    });
+  dlq
+    .command('purge')
+    .description('delete every dead letter')
+    .argument('<dir>', 'a WAL directory or WAL root')
+    .option('--quarantine', 'also delete quarantined records')
+    .action(async (dir: string, o: { quarantine?: boolean }) => {
+      exitCode = await dlqCommand('purge', dir, o, createCliLogger(logLevel('warn')));
+    });
+
+  const wal = program.command('wal').description('WAL maintenance').configureOutput(errorOutput('walship wal', ['compact', 'repair']));
+  wal
+    .command('compact')
+    .description('compact the acknowledged range now')
+    .argument('<dir>', 'a WAL directory or WAL root')
+    .action(async (dir: string) => {
+      exitCode = await walCommand('compact', dir, createCliLogger(logLevel('warn')));
+    });
+  wal
+    .command('repair')
+    .description('repair a damaged WAL (LevelDB repair, record checks, counters rebuilt, new walId)')
+    .argument('<dir>', 'a WAL directory or WAL root')
+    .action(async (dir: string) => {
+      exitCode = await walCommand('repair', dir, createCliLogger(logLevel('warn')));
+    });
+
+  program
+    .command('demo')
+    .description('ship the sample logs through the WAL to a flaky receiver (the default with no command)')
+    .action(async () => {
+      const summary = await runDemo({ dataDir: join(root, 'data', 'sample'), walDir: join(process.cwd(), 'data', 'wal'), out: process.stdout });
+      exitCode = summary.lost === 0 ? ExitCodes.OK : ExitCodes.FAILURE;
+    });
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = argv.length === 0 ? ['demo'] : argv;
+  const program = buildProgram();
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      return ok ? ExitCodes.OK : ExitCodes.USAGE;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`walship: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (isWalshipError(err)) {
+      process.stderr.write(`walship: ${err.code}: ${err.message}\n`);
+      return ExitCodes.FAILURE;
+    }
+    process.stderr.write(`walship: ${(err as Error).stack ?? String(err)}\n`);
+    return ExitCodes.FAILURE;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// Let stdout drain (a pipe) before leaving; background handles must not keep us alive.
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+process.exit(code);

@@ -97,7 +97,7 @@ export function crashtestConfig(dir: string, input: string, receiverUrl: string)
   return {
     inputs: [{ Type: 'input_file', Path: input, ReadFromHead: true }],
     aggregators: [{ Type: 'aggregator_default' }],
-    flushers: [{ Type: 'flusher_http', RemoteURL: `${receiverUrl}/ingest`, Encoding: 'ndjson', RetryMinDelay: '20ms', RetryMaxDelay: '500ms' }],
+    flushers: [{ Type: 'flusher_http', RemoteURL: `${receiverUrl}/ingest`, Encoding: 'ndjson', RetryMinDelayMs: '20ms', RetryMaxDelayMs: '500ms' }],
     wal: { Dir: join(dir, 'wal'), MaxBytes: '256MiB', Sync: 'always' },
   };
 }

@@ -23,9 +23,18 @@ import type { FlusherV1, FlusherV2, PipelineGroupEvents } from '../pipeline/flus
 import '../sinks/builtin.ts';
 import { planSink, type SinkConfig } from '../sinks/registry.ts';
 import { positiveInt } from '../wal/options.ts';
-import { type AppendEntry, type WalOptions, type WalStats, WriteAheadLog } from '../wal/index.ts';
+import { type AppendEntry, type Checkpoint, type WalOptions, type WalStats, WriteAheadLog } from '../wal/index.ts';
 
 export type WhenFull = 'block' | 'reject';
+
+/** One LogGroup for {@link DurableFlusher.appendDurable}, with the metadata its record keeps. */
+export interface DurableGroup {
+  readonly project: string;
+  readonly logstore: string;
+  readonly configName: string;
+  readonly logGroup: LogGroup;
+  readonly logstoreKey?: bigint;
+}
 
 /** Options of {@link DurableFlusher}. */
 export interface DurableFlusherOptions {
@@ -185,11 +194,45 @@ export class DurableFlusher implements FlusherV1, FlusherV2 {
     return this.flush(ctx.project, ctx.logstore, ctx.configName, logGroups);
   }
 
-  private async appendWhenRoom(entries: AppendEntry[]): Promise<void> {
+  /**
+   * The input path (src/inputs): appends the groups (each with its own project, logstore and
+   * config) and the `checkpoints` in one atomic WAL batch, and resolves once both are durable
+   * (W1). An input moves its read offset only after this resolves, so a checkpoint never runs
+   * ahead of the records that carry its lines. Over the quota it waits for room like `flush`
+   * (`whenFull`); a checkpoint-only call (no groups) is never refused for the quota.
+   * Rejects like `flush`.
+   */
+  appendDurable(groups: readonly DurableGroup[], checkpoints: readonly Checkpoint[] = []): Promise<void> {
+    if (this.state !== 'running') return Promise.reject(this.notRunning());
+    let entries: AppendEntry[];
+    try {
+      entries = groups.map((g) => ({
+        payload: encodeLogGroup(g.logGroup),
+        project: g.project,
+        logstore: g.logstore,
+        configName: g.configName,
+        logstoreKey: g.logstoreKey ?? 0n,
+      }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (entries.length === 0 && checkpoints.length === 0) return Promise.resolve();
+    const p = this.appendWhenRoom(entries, checkpoints).finally(() => this.flushing.delete(p));
+    this.flushing.add(p);
+    return p;
+  }
+
+  /** Reads a checkpoint written by {@link appendDurable} (undefined when there is none). */
+  async getCheckpoint(key: string): Promise<Buffer | undefined> {
+    if (this.wal === undefined || this.state === 'stopped') throw this.notRunning();
+    return this.wal.getCheckpoint(key);
+  }
+
+  private async appendWhenRoom(entries: AppendEntry[], checkpoints?: readonly Checkpoint[]): Promise<void> {
     const wal = this.wal as WriteAheadLog;
     for (;;) {
       try {
-        await wal.append(entries);
+        await wal.append(entries, checkpoints === undefined ? {} : { checkpoints });
         return;
       } catch (err) {
         if (!isWalshipError(err, ErrorCodes.QUOTA_EXCEEDED) || this.whenFull === 'reject') throw err;

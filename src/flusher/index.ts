@@ -23,6 +23,9 @@
  *   flushes land, delivers until `stopTimeoutMs`, then closes the WAL, which compacts what was
  *   acknowledged. What was not delivered stays in the WAL and is delivered after the next
  *   `init`. `stop` is idempotent.
+ * - **F5** `appendDurable(groups, checkpoints)` (the inputs' path) writes the groups and an
+ *   input's checkpoints in one atomic WAL batch and resolves once both are durable; it waits
+ *   for room like `flush` (F3). `getCheckpoint(key)` reads one back.
  */
 export { createFlusher } from './create-flusher.ts';
-export { DurableFlusher, type DurableFlusherOptions, type WhenFull } from './durable-flusher.ts';
+export { DurableFlusher, type DurableFlusherOptions, type DurableGroup, type WhenFull } from './durable-flusher.ts';

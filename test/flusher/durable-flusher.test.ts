@@ -204,7 +204,10 @@ describe('DurableFlusher (F1–F4) against a real receiver', () => {
   });
 
   it('names the option at fault for a bad sink or mode', async () => {
-    await assert.rejects(createFlusher({ dir: tempDir(), sink: { type: 'kafka' }, logger }), /Expected `sink.type` to be one of 'http', got 'kafka'/);
+    await assert.rejects(
+      createFlusher({ dir: tempDir(), sink: { type: 'kafka' }, logger }),
+      /Expected `sink.type` to be one of 'file', 'http', 'nats', 'redis', 'stdout', got 'kafka'/,
+    );
     await assert.rejects(
       createFlusher({ dir: tempDir(), sink: { type: 'http', url: 'http://127.0.0.1:1' }, mode: 'roundrobin' as 'single', logger }),
       /Expected `mode` to be 'single', 'failover' or 'loadbalance'/,

@@ -1,0 +1,246 @@
+/**
+ * `walship run --config FILE`: the pipeline of a JSON config, until a signal.
+ *
+ * Order of start: config checked (exit 2 on any problem, nothing opened) → each flusher's WAL
+ * opened and delivery started → admin server (`/metrics`, `/healthz`, `/status`) and the admin
+ * file → inputs. Stop (first SIGTERM/SIGINT): flushers set urgent → inputs stop (what they read
+ * is appended first) → flushers stop (deliver until their stop timeout, then close the WAL) →
+ * admin server closed, admin file removed → exit 0. A second signal exits at once (130/143):
+ * everything accepted is already in the WAL.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { FlusherConfig, WalshipConfig } from '../config/index.ts';
+import { configProblems, loadConfig } from '../config/index.ts';
+import { ErrorCodes, isWalshipError } from '../errors.ts';
+import { DurableFlusher, type DurableGroup } from '../flusher/index.ts';
+import { createInput, type Input, type InputFlusher } from '../inputs/index.ts';
+import type { Logger } from '../logging/logger.ts';
+import {
+  type AdminServer,
+  isProcessAlive,
+  readAdminFile,
+  redactUrl,
+  removeAdminFile,
+  startAdminServer,
+  WalshipMetrics,
+  writeAdminFile,
+} from '../metrics/index.ts';
+import type { Checkpoint } from '../wal/index.ts';
+import { CliError, ExitCodes } from './cli-error.ts';
+import { createCliLogger } from './cli-logger.ts';
+import type { RunStatus } from './wal-access.ts';
+
+export interface RunCommandOptions {
+  readonly config: string;
+  readonly logLevel?: string;
+  readonly metricsPort?: number;
+  readonly metricsHost?: string;
+}
+
+/**
+ * One InputFlusher over every flusher. The first flusher's WAL holds the inputs'
+ * checkpoints: it is appended to last, so a crash between the appends makes the input re-read
+ * (duplicates in the others), never skip (loss).
+ */
+export function fanOut(flushers: readonly DurableFlusher[]): InputFlusher {
+  const [first, ...rest] = flushers as [DurableFlusher, ...DurableFlusher[]];
+  return {
+    isReady: () => flushers.every((f) => f.isReady()),
+    async appendDurable(groups: readonly DurableGroup[], checkpoints?: readonly Checkpoint[]) {
+      if (rest.length > 0) await Promise.all(rest.map((f) => f.appendDurable(groups, checkpoints)));
+      await first.appendDurable(groups, checkpoints);
+    },
+    getCheckpoint: (key: string) => first.getCheckpoint(key),
+  };
+}
+
+export async function runCommand(options: RunCommandOptions): Promise<number> {
+  let config: WalshipConfig;
+  try {
+    config = await loadConfig(options.config);
+  } catch (err) {
+    const problems = configProblems(err);
+    if (problems.length === 0) throw err;
+    throw new CliError(ExitCodes.USAGE, (err as Error).message);
+  }
+  const logger = createCliLogger(options.logLevel ?? config.logLevel ?? 'info');
+  const app = new RunningPipeline(config, logger, options);
+  await app.start();
+  return app.waitForExit();
+}
+
+class RunningPipeline {
+  private state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
+  private readonly flushers: Array<{ config: FlusherConfig; flusher: DurableFlusher }> = [];
+  private inputs: Input[] = [];
+  private admin: AdminServer | undefined;
+  private readonly startedAt = new Date();
+  private exit!: (code: number) => void;
+  private readonly exited = new Promise<number>((resolve) => {
+    this.exit = resolve;
+  });
+
+  constructor(
+    private readonly config: WalshipConfig,
+    private readonly logger: Logger,
+    private readonly options: RunCommandOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    const c = this.config;
+    await mkdir(c.walDir, { recursive: true, mode: 0o700 });
+    const other = await readAdminFile(c.walDir);
+    if (other !== undefined && other.pid !== process.pid && isProcessAlive(other.pid)) {
+      throw new CliError(ExitCodes.FAILURE, `${c.walDir} is held by pid ${other.pid} (admin ${other.url}); stop it first`);
+    }
+    // Flushers are built (options checked) before any WAL is opened.
+    for (const fc of c.flushers) {
+      const { name: _name, ...flusherOptions } = fc;
+      try {
+        this.flushers.push({ config: fc, flusher: new DurableFlusher({ ...flusherOptions, logger: this.logger.child({ flusher: fc.name }) }) });
+      } catch (err) {
+        if (isWalshipError(err, ErrorCodes.INVALID_OPTIONS)) throw new CliError(ExitCodes.USAGE, `flusher ${fc.name}: ${err.message}`);
+        throw err;
+      }
+    }
+    this.installSignals();
+    try {
+      for (const { config: fc, flusher } of this.flushers) {
+        try {
+          await flusher.init();
+        } catch (err) {
+          if (isWalshipError(err, ErrorCodes.LOCKED)) {
+            throw new CliError(ExitCodes.FAILURE, `flusher ${fc.name}: ${fc.dir} is held by another process (WALSHIP_LOCKED)`, { cause: err });
+          }
+          if (isWalshipError(err, ErrorCodes.INVALID_OPTIONS) || isWalshipError(err, ErrorCodes.NO_HOSTS)) {
+            throw new CliError(ExitCodes.USAGE, `flusher ${fc.name}: ${err.message}`, { cause: err });
+          }
+          throw new CliError(ExitCodes.FAILURE, `flusher ${fc.name}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      const metrics = new WalshipMetrics({
+        flushers: () => this.snapshots(),
+        inputs: () => this.inputs.map((i, n) => ({ name: `${i.type}-${n}`, ...i.stats() })),
+      });
+      this.admin = await startAdminServer({
+        host: this.options.metricsHost ?? c.metrics.host,
+        port: this.options.metricsPort ?? c.metrics.port,
+        metrics,
+        health: () => this.health(),
+        status: () => this.status(),
+        logger: this.logger,
+      });
+      await writeAdminFile(c.walDir, {
+        pid: process.pid,
+        url: this.admin.url,
+        config: c.source,
+        startedAt: this.startedAt.toISOString(),
+        flushers: c.flushers.map((f) => f.name),
+      });
+      const target = fanOut(this.flushers.map((f) => f.flusher));
+      for (const ic of c.inputs) {
+        const input = createInput(ic, {
+          flusher: target,
+          project: c.project,
+          logstore: c.logstore,
+          configName: c.configName,
+          logger: this.logger.child({ input: ic.type }),
+        });
+        this.inputs.push(input);
+        await input.start();
+      }
+    } catch (err) {
+      await this.shutdown('start failed');
+      throw err;
+    }
+    this.state = 'running';
+    this.logger.info(
+      { config: c.source, walDir: c.walDir, admin: this.admin.url, flushers: c.flushers.map((f) => f.name), inputs: c.inputs.map((i) => i.type) },
+      'walship running',
+    );
+  }
+
+  waitForExit(): Promise<number> {
+    return this.exited;
+  }
+
+  private installSignals(): void {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (this.state === 'stopping' || this.state === 'stopped') {
+        // Second signal: leave now. Everything accepted is durable in the WAL already (W1).
+        this.logger.warn({ signal }, 'second signal: exiting at once; undelivered records stay in the WAL');
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+      this.logger.info({ signal }, 'stopping gracefully (send the signal again to exit at once)');
+      this.shutdown(signal).then(
+        () => this.exit(ExitCodes.OK),
+        (err: unknown) => {
+          this.logger.error({ err: (err as Error).message }, 'stop failed');
+          this.exit(ExitCodes.FAILURE);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+
+  private stopping: Promise<void> | undefined;
+
+  /** iLogtail's stop order: urgent → inputs → flushers; then the admin server and its file. */
+  shutdown(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'stopping';
+      for (const { flusher } of this.flushers) flusher.setUrgent(true);
+      const results = await Promise.allSettled(this.inputs.map((i) => i.stop()));
+      for (const r of results) if (r.status === 'rejected') this.logger.error({ err: (r.reason as Error).message }, 'an input failed to stop');
+      await Promise.allSettled(this.flushers.map(({ flusher }) => flusher.stop()));
+      await this.admin?.close();
+      await removeAdminFile(this.config.walDir).catch(() => {});
+      this.state = 'stopped';
+      this.logger.info({ reason }, 'walship stopped');
+    })();
+    return this.stopping;
+  }
+
+  private async snapshots() {
+    return Promise.all(
+      this.flushers.map(async ({ config: fc, flusher }) => {
+        const s = await flusher.stats();
+        return { name: fc.name, type: fc.sink.type, dir: fc.dir, wal: s?.wal, delivery: s?.delivery };
+      }),
+    );
+  }
+
+  private async health(): Promise<{ ok: boolean; state: string; closed: string[] }> {
+    const snaps = await this.snapshots();
+    const closed = snaps.filter((s) => s.wal?.state !== 'open').map((s) => s.name);
+    return { ok: this.state === 'running' && closed.length === 0, state: this.state, closed };
+  }
+
+  private async status(): Promise<RunStatus> {
+    const snaps = await this.snapshots();
+    return {
+      pid: process.pid,
+      config: this.config.source,
+      configName: this.config.configName,
+      state: this.state,
+      startedAt: this.startedAt.toISOString(),
+      uptimeMs: Date.now() - this.startedAt.getTime(),
+      walDir: this.config.walDir,
+      adminUrl: this.admin?.url ?? '',
+      flushers: snaps.map((s) => {
+        const { endpoints = [], ...delivery } = s.delivery ?? {};
+        return {
+          name: s.name,
+          type: s.type,
+          dir: s.dir,
+          wal: s.wal as unknown as Record<string, unknown> | undefined,
+          delivery: s.delivery === undefined ? undefined : (delivery as Record<string, unknown>),
+          endpoints: endpoints.map((e) => ({ name: redactUrl(e.name), connected: e.connected })),
+        };
+      }),
+      inputs: this.inputs.map((i) => ({ ...i.stats() })),
+    };
+  }
+}
+

@@ -1,0 +1,508 @@
+/**
+ * `input_file`: tails the files matching a path or a glob. See ./index.ts for the invariants
+ * (I1–I6) and the rotation rules; this file is their implementation.
+ *
+ * One loop owns everything (no concurrent reads, no concurrent appends): a round reads at most
+ * `readChunkBytes` from each open file, splits the bytes into records, packs the records into
+ * LogGroups and appends them to the WAL **together with the input's checkpoint** (one
+ * LevelDB batch). Only once that append is durable do the in-memory offsets move (I1).
+ *
+ * The checkpoint is one key per input, `input_file:<configName>:<absolute pattern>`, whose
+ * value is JSON: `{"v":1,"files":[{"dev","ino","path","offset","fpLen","fpCrc"}]}`: every
+ * open file by identity (dev+ino), the path it was last seen at, the offset up to which its
+ * lines are in the WAL, and the fingerprint of its head.
+ */
+import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DEFAULT_STOP_TIMEOUT_MS, DEFAULT_WHEN_FULL_POLL_MS } from '../config/defaults.ts';
+import { ErrorCodes, isWalshipError } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { LogTag } from '../model/index.ts';
+import type { Checkpoint } from '../wal/index.ts';
+import { absolutePattern, baseDirectory, findFiles, watchHint } from './discovery.ts';
+import {
+  type FileIdentity,
+  type Fingerprint,
+  identityKey,
+  identityOf,
+  matchesFingerprint,
+  sameIdentity,
+  takeFingerprint,
+} from './file-identity.ts';
+import { GroupBuilder, lineLog } from './group-builder.ts';
+import { isRetryable } from './input-stdin.ts';
+import { LineSplitter } from './line-splitter.ts';
+import {
+  type FileInputConfig,
+  type Input,
+  type InputContext,
+  type InputStats,
+  resolveFileInputOptions,
+  type ResolvedFileInputOptions,
+} from './options.ts';
+
+/** The checkpoint format version (the `v` field). */
+export const FILE_CHECKPOINT_VERSION = 1;
+/** The LogTag that names a log's file (iLogtail's `__tag__:__path__`). */
+export const PATH_TAG_KEY = '__path__';
+const RETRY_DELAY_MS = 500;
+
+interface CheckpointEntry {
+  readonly dev: number;
+  readonly ino: number;
+  readonly path: string;
+  readonly offset: number;
+  readonly fpLen: number;
+  readonly fpCrc: number;
+}
+
+interface TrackedFile {
+  readonly id: FileIdentity;
+  readonly key: string;
+  path: string;
+  streamKey: string;
+  readonly fh: FileHandle;
+  fp: Fingerprint;
+  readonly splitter: LineSplitter;
+  /** The offset in the durable checkpoint. */
+  committed: number;
+  /** The offset this round's append will checkpoint. */
+  next: number;
+  /** The path no longer leads to this file (renamed away or deleted). */
+  rotated: boolean;
+  /** Since when reads found nothing new (undefined while data is coming). */
+  atEofSince: number | undefined;
+  lastDataAt: number;
+  /** Finished: dropped from the checkpoint and closed once this round is durable. */
+  closing: boolean;
+}
+
+/** Ends the loop: the flusher is closed, nothing more can be made durable. */
+class FlusherGone extends Error {}
+
+/** The checkpoint key of an input_file: one per config and pattern. */
+export function fileCheckpointKey(configName: string, pattern: string): string {
+  return `input_file:${configName}:${absolutePattern(pattern)}`;
+}
+
+function parseCheckpoint(raw: Buffer): CheckpointEntry[] {
+  const v = JSON.parse(raw.toString('utf8')) as { v?: unknown; files?: unknown };
+  if (v?.v !== FILE_CHECKPOINT_VERSION || !Array.isArray(v.files)) throw new Error(`unknown checkpoint format ${String(v?.v)}`);
+  return (v.files as CheckpointEntry[]).filter(
+    (e) => Number.isSafeInteger(e?.dev) && Number.isSafeInteger(e?.ino) && Number.isSafeInteger(e?.offset) && typeof e?.path === 'string',
+  );
+}
+
+export class FileInput implements Input {
+  readonly type = 'input_file' as const;
+  readonly done: Promise<void>;
+  readonly options: ResolvedFileInputOptions;
+  readonly #ctx: InputContext;
+  readonly #logger: Logger;
+  readonly #key: string;
+  readonly #builder: GroupBuilder;
+  readonly #files = new Map<string, TrackedFile>();
+  #stateDirty = false;
+  #started: Promise<void> | undefined;
+  #stopping = false;
+  #stopped: Promise<void> | undefined;
+  #loop: Promise<void> | undefined;
+  #resolveDone!: () => void;
+  #wake: (() => void) | undefined;
+  #discoverSoon = false;
+  #watcher: { close(): void } | undefined;
+  #paused = false;
+  #counters = { logs: 0, bytesRead: 0, appends: 0, pauses: 0, rotations: 0, truncations: 0, linesCut: 0 };
+
+  constructor(config: FileInputConfig, ctx: InputContext) {
+    this.options = resolveFileInputOptions(config);
+    this.#ctx = ctx;
+    this.#key = fileCheckpointKey(ctx.configName, this.options.path);
+    this.#logger = ctx.logger.child({ component: 'input_file', path: this.options.path });
+    this.#builder = new GroupBuilder(this.options.groups, ctx.configName);
+    this.done = new Promise((resolve) => {
+      this.#resolveDone = resolve;
+    });
+  }
+
+  /** Restores the checkpoint, opens the files and starts the loop. */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      await this.#restore();
+      this.#watcher = watchHint(baseDirectory(this.options.path), this.#onHint, this.#logger);
+      this.#loop = this.#run()
+        .catch((err: unknown) => {
+          if (!(err instanceof FlusherGone)) this.#logger.error({ err }, 'input_file stopped on an error');
+        })
+        .finally(() => this.#closeAll());
+    })();
+    return this.#started;
+  }
+
+  /**
+   * Stops the loop after its current round. Lines read but not yet durable are not lost:
+   * they are past the checkpoint and read again at the next start (I2).
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#stopping = true;
+      await this.#started?.catch(() => {});
+      this.#wake?.();
+      if (this.#loop !== undefined) {
+        let timer: NodeJS.Timeout | undefined;
+        const late = await Promise.race([
+          this.#loop.then(() => false),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(true), DEFAULT_STOP_TIMEOUT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (late) this.#logger.warn('input_file: an append is still waiting for the WAL; it ends when the flusher stops');
+      } else {
+        await this.#closeAll();
+      }
+    })();
+    return this.#stopped;
+  }
+
+  stats(): InputStats {
+    const { logs, bytesRead, appends, pauses, rotations, truncations } = this.#counters;
+    let linesCut = this.#counters.linesCut;
+    for (const f of this.#files.values()) linesCut += f.splitter.stats().cut;
+    return { type: this.type, logs, bytesRead, appends, pauses, rotations, truncations, linesCut, paused: this.#paused, files: this.#files.size };
+  }
+
+  readonly #onHint = (kind: 'rename' | 'change'): void => {
+    if (kind === 'rename') this.#discoverSoon = true;
+    this.#wake?.();
+  };
+
+  // ── Start: restoring the checkpoint ──────────────────────────────────────────────────
+
+  async #restore(): Promise<void> {
+    let entries: CheckpointEntry[] = [];
+    let firstStart = true;
+    const raw = await this.#ctx.flusher.getCheckpoint(this.#key);
+    if (raw !== undefined) {
+      firstStart = false;
+      try {
+        entries = parseCheckpoint(raw);
+      } catch (err) {
+        // Not a first start: files are read from their head (duplicates rather than a loss).
+        this.#logger.error({ err }, 'input_file: unreadable checkpoint; reading every file from its head');
+      }
+    }
+    const seen = await this.#glob();
+    for (const e of entries) {
+      const key = identityKey(e);
+      const found = seen.get(key) ?? (await this.#searchRenamed(e));
+      if (found === undefined) {
+        this.#logger.warn({ file: e.path, offset: e.offset }, 'input_file: a checkpointed file is gone; what it held past its offset is lost');
+        this.#stateDirty = true;
+        continue;
+      }
+      const file = await this.#open(found.path, found.stats, e.offset, { length: e.fpLen, crc: e.fpCrc });
+      if (file !== undefined) file.rotated = !seen.has(key);
+    }
+    for (const [key, { path, stats }] of seen) {
+      if (this.#files.has(key)) continue;
+      await this.#open(path, stats, firstStart && !this.options.readFromHead ? stats.size : 0);
+    }
+    // The first checkpoint marks "started": a file that appears from now on is new and read
+    // from its head, even across a crash (I5).
+    if (firstStart || this.#stateDirty) await this.#commit([], true);
+    this.#logger.info({ files: this.#files.size, firstStart }, 'input_file started');
+  }
+
+  /** A checkpointed file not at its path any more: looked up by dev+ino in its directory. */
+  async #searchRenamed(e: CheckpointEntry): Promise<{ path: string; stats: Stats } | undefined> {
+    let names: string[];
+    try {
+      names = await readdir(dirname(e.path));
+    } catch {
+      return undefined;
+    }
+    for (const name of names) {
+      const path = join(dirname(e.path), name);
+      const s = await stat(path).catch(() => undefined);
+      if (s?.isFile() && s.dev === e.dev && s.ino === e.ino) return { path, stats: s };
+    }
+    return undefined;
+  }
+
+  /**
+   * Opens a file and tracks it from `offset`. With `expected` (a checkpoint's fingerprint),
+   * a file whose head differs is a new file that reuses the inode: read from 0.
+   */
+  async #open(path: string, stats: Stats, offset: number, expected?: Fingerprint): Promise<TrackedFile | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      this.#logger.debug({ err, file: path }, 'input_file: could not open a file; will retry');
+      return undefined;
+    }
+    const s = await fh.stat();
+    if (!sameIdentity(identityOf(s), identityOf(stats))) {
+      // Replaced between the glob and the open: the next discovery sees the new one.
+      await fh.close();
+      return undefined;
+    }
+    let from = offset;
+    if (expected !== undefined && !(await matchesFingerprint(fh, expected))) {
+      this.#logger.warn({ file: path }, 'input_file: the file at a checkpointed inode has a different head (truncated or a new file); reading it from its start');
+      this.#counters.truncations++;
+      from = 0;
+    } else if (s.size < from) {
+      this.#logger.warn({ file: path, offset: from, size: s.size }, 'input_file: file shorter than its checkpoint (truncated); reading it from its start');
+      this.#counters.truncations++;
+      from = 0;
+    }
+    const fp = await takeFingerprint(fh, s.size, this.options.fingerprintBytes);
+    const id = identityOf(s);
+    const key = identityKey(id);
+    const now = Date.now();
+    const file: TrackedFile = {
+      id,
+      key,
+      path,
+      streamKey: `${key}\u0000${path}`,
+      fh,
+      fp,
+      splitter: new LineSplitter({ maxLineBytes: this.options.maxLineBytes, startPattern: this.options.startPattern, offset: from }),
+      committed: expected === undefined ? -1 : offset,
+      next: from,
+      rotated: false,
+      atEofSince: undefined,
+      lastDataAt: now,
+      closing: false,
+    };
+    this.#files.set(key, file);
+    if (file.committed !== from) this.#stateDirty = true;
+    this.#logger.debug({ file: path, offset: from }, 'input_file: tracking a file');
+    return file;
+  }
+
+  /** The regular files matching the pattern now, by identity (the first path wins). */
+  async #glob(): Promise<Map<string, { path: string; stats: Stats }>> {
+    const seen = new Map<string, { path: string; stats: Stats }>();
+    let paths: string[];
+    try {
+      paths = await findFiles(this.options.path);
+    } catch (err) {
+      this.#logger.warn({ err }, 'input_file: the glob failed; trying again at the next poll');
+      return seen;
+    }
+    for (const path of paths) {
+      const s = await stat(path).catch(() => undefined);
+      if (s === undefined || !s.isFile()) continue;
+      const key = identityKey(s);
+      if (!seen.has(key)) seen.set(key, { path, stats: s });
+    }
+    return seen;
+  }
+
+  // ── The loop ─────────────────────────────────────────────────────────────────────────
+
+  async #run(): Promise<void> {
+    let nextDiscovery = Date.now() + this.options.pollMs;
+    while (!this.#stopping) {
+      // Backpressure (I4): no reading while the WAL is over its quota.
+      if (!this.#ctx.flusher.isReady()) {
+        if (!this.#paused) {
+          this.#paused = true;
+          this.#counters.pauses++;
+          this.#logger.info('input_file: the WAL is over its quota; reading paused');
+        }
+        await this.#sleep(DEFAULT_WHEN_FULL_POLL_MS);
+        continue;
+      }
+      if (this.#paused) {
+        this.#paused = false;
+        this.#logger.info('input_file: below the watermark again; reading resumed');
+      }
+      const now = Date.now();
+      if (this.#discoverSoon || now >= nextDiscovery) {
+        this.#discoverSoon = false;
+        nextDiscovery = now + this.options.pollMs;
+        await this.#discover();
+      }
+      const readSomething = await this.#round();
+      if (!readSomething) await this.#sleep(Math.max(1, Math.min(nextDiscovery, this.#nextDeadline()) - Date.now()));
+    }
+  }
+
+  /** The soonest multiline flush or rotated-file close due. */
+  #nextDeadline(): number {
+    let at = Number.POSITIVE_INFINITY;
+    for (const f of this.#files.values()) {
+      if (f.splitter.hasPending) at = Math.min(at, f.lastDataAt + this.options.multilineFlushMs);
+      if (f.rotated) at = Math.min(at, (f.atEofSince ?? Date.now()) + this.options.rotatedCloseMs);
+    }
+    return at;
+  }
+
+  /** Re-runs the glob: new files are tracked from their head; missing ones are marked rotated (I3). */
+  async #discover(): Promise<void> {
+    const seen = await this.#glob();
+    for (const f of this.#files.values()) {
+      const match = seen.get(f.key);
+      if (match !== undefined) {
+        if (match.path !== f.path) {
+          this.#builder.forget(f.streamKey);
+          f.path = match.path;
+          f.streamKey = `${f.key}\u0000${f.path}`;
+          this.#stateDirty = true;
+        }
+        f.rotated = false;
+      } else if (!f.rotated) {
+        f.rotated = true;
+        this.#counters.rotations++;
+        this.#logger.info({ file: f.path }, 'input_file: file renamed away or deleted; reading it to its end');
+      }
+    }
+    for (const [key, { path, stats }] of seen) {
+      if (!this.#files.has(key)) await this.#open(path, stats, 0);
+    }
+  }
+
+  /** One round: read, split, append with the checkpoint. Returns whether bytes were read. */
+  async #round(): Promise<boolean> {
+    let readSomething = false;
+    let records = 0;
+    const now = Date.now();
+    for (const f of this.#files.values()) {
+      if (await this.#readFile(f, now)) readSomething = true;
+      const s = f.splitter;
+      if (s.hasPending && now - f.lastDataAt >= this.options.multilineFlushMs) s.flushPending();
+      if (f.rotated && f.atEofSince !== undefined && now - f.atEofSince >= this.options.rotatedCloseMs) {
+        // Finished: its last line goes even without a newline (no writer will complete it).
+        s.end();
+        f.closing = true;
+      }
+      const taken = s.take();
+      if (taken.records.length > 0) {
+        const tags: LogTag[] = [{ key: PATH_TAG_KEY, value: f.path }];
+        for (const r of taken.records) this.#builder.add(lineLog(this.options.contentKey, r.text, now), f.streamKey, tags);
+        records += taken.records.length;
+      }
+      f.next = taken.safeOffset;
+    }
+    let changed = this.#stateDirty || records > 0;
+    for (const f of this.#files.values()) changed ||= f.next !== f.committed || f.closing;
+    if (changed) await this.#commit(this.#builder.build(), false, records);
+    return readSomething;
+  }
+
+  /**
+   * Reads the file's next chunk into its splitter, after checking for truncation: a size
+   * below the read offset, or a head that no longer matches the fingerprint (I3).
+   */
+  async #readFile(f: TrackedFile, now: number): Promise<boolean> {
+    let size: number;
+    try {
+      size = (await f.fh.stat()).size;
+    } catch (err) {
+      this.#logger.warn({ err, file: f.path }, 'input_file: stat failed on an open file');
+      return false;
+    }
+    const at = f.splitter.offset;
+    if (size < at || !(await matchesFingerprint(f.fh, f.fp))) {
+      this.#counters.truncations++;
+      this.#logger.warn({ file: f.path, offset: at, size }, 'input_file: file truncated (or rewritten); reading it again from its start');
+      f.splitter.reset(0);
+      f.fp = await takeFingerprint(f.fh, size, this.options.fingerprintBytes);
+      f.atEofSince = undefined;
+      return true;
+    }
+    if (size === at) {
+      f.atEofSince ??= now;
+      return false;
+    }
+    const want = Math.min(this.options.readChunkBytes, size - at);
+    const buf = Buffer.allocUnsafe(want);
+    const { bytesRead } = await f.fh.read(buf, 0, want, at);
+    if (bytesRead === 0) {
+      f.atEofSince ??= now;
+      return false;
+    }
+    f.splitter.push(buf.subarray(0, bytesRead));
+    this.#counters.bytesRead += bytesRead;
+    f.lastDataAt = now;
+    f.atEofSince = undefined;
+    if (f.fp.length < this.options.fingerprintBytes && size > f.fp.length) {
+      f.fp = await takeFingerprint(f.fh, size, this.options.fingerprintBytes);
+    }
+    return true;
+  }
+
+  /**
+   * Appends the groups and the checkpoint in one WAL batch (I1), then moves the offsets.
+   * Retries what can pass later (disk full, I/O, quota with whenFull 'reject'); ends the loop
+   * when the flusher is closed (what was read is re-read at the next start).
+   */
+  async #commit(groups: ReturnType<GroupBuilder['build']>, restoring: boolean, records = 0): Promise<void> {
+    const files: CheckpointEntry[] = [];
+    for (const f of this.#files.values()) {
+      if (f.closing) continue;
+      files.push({ dev: f.id.dev, ino: f.id.ino, path: f.path, offset: f.next, fpLen: f.fp.length, fpCrc: f.fp.crc });
+    }
+    const checkpoint: Checkpoint = { key: this.#key, value: JSON.stringify({ v: FILE_CHECKPOINT_VERSION, files }) };
+    const { project, logstore, configName } = this.#ctx;
+    const batch = groups.map((logGroup) => ({ project, logstore, configName, logGroup }));
+    for (;;) {
+      try {
+        await this.#ctx.flusher.appendDurable(batch, [checkpoint]);
+        break;
+      } catch (err) {
+        if (!isRetryable(err) || (this.#stopping && !restoring)) {
+          if (isWalshipError(err, ErrorCodes.CLOSED) || isWalshipError(err, ErrorCodes.NOT_OPEN) || this.#stopping) {
+            throw new FlusherGone();
+          }
+          throw err;
+        }
+        this.#logger.warn({ err }, 'input_file: append failed; retrying');
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+      }
+    }
+    // Durable: only now do the offsets move (I1).
+    this.#counters.appends++;
+    this.#counters.logs += records;
+    this.#stateDirty = false;
+    for (const f of [...this.#files.values()]) {
+      f.committed = f.next;
+      if (f.closing) {
+        this.#files.delete(f.key);
+        this.#builder.forget(f.streamKey);
+        this.#counters.linesCut += f.splitter.stats().cut;
+        await f.fh.close().catch(() => {});
+        this.#logger.info({ file: f.path, offset: f.next }, 'input_file: finished a rotated file');
+      }
+    }
+  }
+
+  /** Waits `ms`, or less when woken (a watch hint, stop). */
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  async #closeAll(): Promise<void> {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    const files = [...this.#files.values()];
+    this.#files.clear();
+    await Promise.all(files.map((f) => f.fh.close().catch(() => {})));
+    this.#resolveDone();
+  }
+}

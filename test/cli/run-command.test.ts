@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ADMIN_FILE_NAME } from '../../src/config/defaults.ts';
+import { startReceiver } from '../../src/receiver/index.ts';
+import { captureLogger } from '../helpers/capture-logger.ts';
+import { tempDir } from '../helpers/tmpdir.ts';
+import { cli, startCli, waitFor } from './cli-process.ts';
+
+function config(url: string, extra: Record<string, unknown> = {}) {
+  return {
+    inputs: [{ Type: 'input_stdin' }],
+    aggregators: [{ Type: 'aggregator_default', MaxLogsPerGroup: 50 }],
+    flushers: [{ Type: 'flusher_http', RemoteURL: `${url}/ingest`, Encoding: 'ndjson', RetryMinDelayMs: '20ms', RetryMaxDelayMs: '200ms', WaitRetryMs: '50ms', ...extra }],
+    wal: { Dir: './data/wal', MaxBytes: '64MiB', FreeSpaceFloor: 0 },
+    log_level: 'info',
+  };
+}
+
+async function json(url: string): Promise<any> {
+  const r = await fetch(url);
+  return r.json();
+}
+
+function adminUrl(cwd: string): string | undefined {
+  const f = join(cwd, 'data', 'wal', ADMIN_FILE_NAME);
+  if (!existsSync(f)) return undefined;
+  try {
+    return (JSON.parse(readFileSync(f, 'utf8')) as { url: string }).url;
+  } catch {
+    return undefined; // being written
+  }
+}
+
+describe('walship run', () => {
+  it('ships stdin through the WAL, serves /metrics /healthz /status, and on SIGTERM stops gracefully with exit 0 and everything received', async () => {
+    const cwd = tempDir();
+    const receiver = await startReceiver({ latencyMs: [1, 10], failRate: 0.1, seed: 7, logger: captureLogger().logger });
+    after(() => receiver.close());
+    writeFileSync(join(cwd, 'c.json'), JSON.stringify(config(receiver.url)));
+    const child = startCli(['run', '--config', 'c.json'], { cwd });
+    after(() => child.kill('SIGKILL'));
+    const N = 600;
+    child.stdin?.end(Array.from({ length: N }, (_, i) => `line ${i}`).join('\n') + '\n');
+
+    const url = await waitFor('the admin file', () => adminUrl(cwd));
+    await waitFor('every line durable', async () => {
+      const s = await json(`${url}/status`);
+      return s.inputs[0]?.logs === N ? s : undefined;
+    });
+
+    const status = await json(`${url}/status`);
+    assert.equal(status.pid, child.pid);
+    assert.equal(status.state, 'running');
+    assert.equal(status.flushers[0].name, 'http-0');
+    assert.equal(status.flushers[0].endpoints[0].name, `${receiver.url}/ingest`);
+
+    const health = await fetch(`${url}/healthz`);
+    assert.equal(health.status, 200);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    for (const name of [
+      'walship_wal_pending_records',
+      'walship_wal_pending_bytes',
+      'walship_wal_disk_bytes',
+      'walship_wal_oldest_record_age_seconds',
+      'walship_wal_quota_ratio',
+      'walship_wal_dead_letter_records',
+      'walship_wal_quarantine_records',
+      'walship_delivered_records_total',
+      'walship_delivery_retries_total',
+      'walship_dead_lettered_total',
+      'walship_endpoint_up',
+      'walship_input_logs_total',
+      'process_cpu_seconds_total',
+    ]) {
+      assert.match(metrics, new RegExp(`^${name}(\\{[^}]*\\})? `, 'm'), `${name} is exported`);
+    }
+    assert.match(metrics, /^walship_input_logs_total\{input="input_stdin-0"\} 600$/m);
+    assert.match(metrics, /^# TYPE walship_delivered_records_total counter$/m);
+
+    // inspect while run holds the WAL: it says so and reads /status (X3).
+    const inspect = await cli(['inspect', 'data/wal', '--json'], { cwd });
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const report = JSON.parse(inspect.stdout);
+    assert.equal(report.wals[0].source, 'admin');
+    assert.equal(report.wals[0].heldBy.pid, child.pid);
+    assert.equal(typeof report.wals[0].wal.pendingRecords, 'number');
+    const text = await cli(['inspect', 'data/wal'], { cwd });
+    assert.match(text.stdout, new RegExp(`held by pid ${child.pid}`));
+    assert.match(text.stdout, /sink {10}http:\/\/127\.0\.0\.1:\d+\/ingest connected/);
+
+    child.kill('SIGTERM');
+    const result = await child.exited;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /"msg":"stopping gracefully/);
+    const received = new Set(receiver.logs().map((l) => l.contents.content));
+    assert.equal(received.size, N, 'every line reached the receiver');
+    assert.equal(existsSync(join(cwd, 'data', 'wal', ADMIN_FILE_NAME)), false, 'the admin file is removed on a clean stop');
+
+    // Stopped: inspect opens the WAL itself and finds it empty.
+    const afterStop = JSON.parse((await cli(['inspect', 'data/wal', '--json'], { cwd })).stdout);
+    assert.equal(afterStop.wals[0].source, 'wal');
+    assert.equal(afterStop.wals[0].wal.pendingRecords, 0);
+  });
+
+  it('a second signal during the graceful stop exits at once (143); the undelivered records stay in the WAL', async () => {
+    const cwd = tempDir();
+    // Every request fails: the graceful stop would wait its whole 60 s stop timeout.
+    const receiver = await startReceiver({ failRate: 1, logger: captureLogger().logger });
+    after(() => receiver.close());
+    writeFileSync(join(cwd, 'c.json'), JSON.stringify({ ...config(receiver.url, { StopTimeoutMs: '60s' }), global: { StopTimeoutMs: '60s' } }));
+    const child = startCli(['run', '--config', 'c.json'], { cwd });
+    after(() => child.kill('SIGKILL'));
+    child.stdin?.end(Array.from({ length: 120 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    const url = await waitFor('the admin file', () => adminUrl(cwd));
+    await waitFor('every line durable', async () => ((await json(`${url}/status`)).inputs[0]?.logs === 120 ? true : undefined));
+
+    child.kill('SIGTERM');
+    await waitFor('the graceful stop to begin', () => (child.out.stderr.includes('stopping gracefully') ? true : undefined));
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const result = await child.exited;
+    assert.equal(result.code, 143);
+    assert.ok(Date.now() - started < 10_000, 'the second signal did not wait for the stop timeout');
+    assert.match(result.stderr, /second signal: exiting at once/);
+    assert.equal(receiver.stats().logs, 0);
+
+    // The admin file is stale (its pid is gone): inspect opens the WAL and finds the records.
+    const report = JSON.parse((await cli(['inspect', 'data/wal', '--json'], { cwd })).stdout);
+    assert.equal(report.wals[0].source, 'wal');
+    assert.ok(report.wals[0].wal.pendingRecords >= 3, `pending ${report.wals[0].wal.pendingRecords}`);
+  });
+});
