@@ -73,16 +73,15 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { GiB, KiB, MiB } from '../src/config/defaults.ts';
 import { DeliveryManager, LoadBalancerMode, makeClients } from '../src/delivery/index.ts';
-import { encodeLogGroup, type Log, type LogGroup } from '../src/model/index.ts';
 import { startReceiver } from '../src/receiver/index.ts';
-import { mulberry32 } from '../src/receiver/prng.ts';
 import { createHttpClient } from '../src/sinks/http/index.ts';
 import { WriteAheadLog } from '../src/wal/index.ts';
 import { type Child, type ChildMessage, forkTs, killAllChildren, sendToParent } from './lib/child.ts';
+import { type Backlog, buildBacklog as buildGroupBacklog, type GroupPool, makeGroupPool } from './lib/groups.ts';
 import { machineBusy, machineCpu, type MemoryPeaks, MemorySampler, procMemorySync, threadCpuMs } from './lib/proc.ts';
 import { machineInfo, writeResults } from './lib/results.ts';
 import { type Cell, fixed, int, mb, printTable, sizeLabel } from './lib/table.ts';
-import { copyDir, dirBytes, removeDir, TempRoot } from './lib/temp.ts';
+import { copyDir, removeDir, TempRoot } from './lib/temp.ts';
 import { median, now, sleep, timed } from './lib/timing.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -163,164 +162,11 @@ function progress(message: string): void {
   process.stderr.write(`  … ${message}\n`);
 }
 
-// ── The LogGroups ─────────────────────────────────────────────────────────────────────
-
-const METHODS = ['GET', 'GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'];
-const RESOURCES = ['users', 'orders', 'items', 'carts', 'payments', 'sessions', 'search', 'inventory', 'reviews', 'shipments'];
-const STATUSES = ['200', '200', '200', '200', '200', '201', '204', '301', '304', '400', '401', '403', '404', '429', '500', '502', '503'];
-const AGENTS = [
-  'curl/8.5.0',
-  'Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0',
-  'Mozilla/5.0 (Macintosh) Safari/605.1.15',
-  'okhttp/4.12.0',
-  'Go-http-client/2.0',
-  'python-requests/2.31.0',
-  'Mozilla/5.0 (Windows NT 10.0) Chrome/120.0',
-  'kube-probe/1.29',
-];
-const WORDS = (
-  'request served cache miss hit upstream retry timeout user session token refreshed order created payment ' +
-  'accepted declined inventory reserved released shipment queued worker pool saturated backoff connection ' +
-  'reset slow query index scan rows returned lock wait commit rollback'
-).split(' ');
-
-/** Protobuf bytes of a varint. */
-function varintBytes(n: number): number {
-  let b = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    b++;
-  }
-  return b;
-}
-
-/** Exact encoded bytes of one (ASCII) log inside a LogGroup: field tag, length, body. */
-function encodedLogBytes(log: Log): number {
-  let body = 1 + varintBytes(log.time) + (log.timeNs === undefined ? 0 : 5);
-  for (const c of log.contents) {
-    const inner = 1 + varintBytes(c.key.length) + c.key.length + 1 + varintBytes(c.value.length) + c.value.length;
-    body += 1 + varintBytes(inner) + inner;
-  }
-  return 1 + varintBytes(body) + body;
-}
-
-/** One access-log-like log of ≈230 encoded bytes, every field drawn from `r`. */
-function makeLog(r: () => number, time: number): Log {
-  const below = (n: number) => Math.floor(r() * n);
-  const pick = <T>(a: readonly T[]) => a[below(a.length)] as T;
-  const hex = (chars: number) => {
-    let s = '';
-    while (s.length < chars) s += Math.floor(r() * 0x100000000).toString(16).padStart(8, '0');
-    return s.slice(0, chars);
-  };
-  const words = 2 + below(4);
-  let msg = pick(WORDS);
-  for (let i = 1; i < words; i++) msg += ` ${pick(WORDS)}`;
-  return {
-    time,
-    timeNs: below(1e9),
-    contents: [
-      { key: 'ip', value: `${below(256)}.${below(256)}.${below(256)}.${below(256)}` },
-      { key: 'method', value: pick(METHODS) },
-      { key: 'path', value: `/api/v${1 + below(3)}/${pick(RESOURCES)}/${below(1_000_000)}` },
-      { key: 'status', value: pick(STATUSES) },
-      { key: 'bytes', value: String(below(200_000)) },
-      { key: 'rt', value: (r() * 900).toFixed(3) },
-      { key: 'trace_id', value: hex(24) },
-      { key: 'ua', value: pick(AGENTS) },
-      { key: 'msg', value: msg },
-    ],
-  };
-}
-
-interface GroupPool {
-  readonly payloads: Buffer[];
-  readonly logCounts: number[];
-}
-
-/** `count` distinct encoded LogGroups of about `targetBytes` each. */
-function makeGroupPool(count: number, targetBytes: number, seed: number): GroupPool {
-  const r = mulberry32(seed);
-  const payloads: Buffer[] = [];
-  const logCounts: number[] = [];
-  for (let g = 0; g < count; g++) {
-    const tags = [
-      { key: '__pack_id__', value: `${Math.floor(r() * 0xffffffff).toString(16).toUpperCase()}-${g.toString(16)}` },
-      { key: '__hostname__', value: `web-${(g % 16).toString().padStart(2, '0')}.example.internal` },
-    ];
-    const base: Omit<LogGroup, 'logs'> = { topic: 'access', source: `10.0.${g % 8}.${1 + (g % 250)}`, logTags: tags };
-    // Group framing beyond the logs, generously: tags, topic, source.
-    let bytes = 120;
-    const logs: Log[] = [];
-    const time = 1_763_000_000 + g * 3;
-    while (bytes < targetBytes) {
-      const log = makeLog(r, time + (logs.length >> 7));
-      bytes += encodedLogBytes(log);
-      logs.push(log);
-    }
-    const payload = Buffer.from(encodeLogGroup({ ...base, logs }));
-    payloads.push(payload);
-    logCounts.push(logs.length);
-  }
-  return { payloads, logCounts };
-}
-
 // ── Building a backlog ────────────────────────────────────────────────────────────────
 
-interface Backlog {
-  readonly label: string;
-  readonly dir: string;
-  readonly records: number;
-  readonly logs: number;
-  readonly payloadBytes: number;
-  readonly logicalBytes: number;
-  readonly diskBytes: number;
-  readonly buildMs: number;
-  readonly buildMbps: number;
-}
-
-async function buildBacklog(tmp: TempRoot, pool: GroupPool, bytes: number, label: string): Promise<Backlog> {
-  const dir = await tmp.dir(`master-${label}`);
-  const wal = await WriteAheadLog.open({ dir, sync: 'never', maxBytes: MAX_BYTES, logger: LOGGER });
-  // The records: pool entries round-robin until the payload bytes reach `bytes`.
-  const picks: number[] = [];
-  let payloadBytes = 0;
-  let logs = 0;
-  for (let k = 0; payloadBytes < bytes; k++) {
-    const i = k % pool.payloads.length;
-    picks.push(i);
-    payloadBytes += (pool.payloads[i] as Buffer).length;
-    logs += pool.logCounts[i] as number;
-  }
-  const { appenders, entriesPerAppend } = CONFIG.build;
-  let next = 0;
-  const build = await timed(() =>
-    Promise.all(
-      Array.from({ length: appenders }, async () => {
-        while (next < picks.length) {
-          const first = next;
-          const n = Math.min(entriesPerAppend, picks.length - first);
-          next += n;
-          await wal.append(
-            picks.slice(first, first + n).map((i) => ({ payload: pool.payloads[i] as Buffer, project: 'bench', logstore: 'access' })),
-          );
-        }
-      }),
-    ),
-  );
-  const stats = await wal.stats();
-  await wal.close();
-  return {
-    label,
-    dir,
-    records: picks.length,
-    logs,
-    payloadBytes,
-    logicalBytes: stats.pendingBytes,
-    diskBytes: await dirBytes(join(dir, 'db')),
-    buildMs: build.ms,
-    buildMbps: rate(payloadBytes / 1e6, build.ms),
-  };
+/** The generator and the builder live in ./lib/groups.ts (shared with bench/sinks.ts). */
+function buildBacklog(tmp: TempRoot, pool: GroupPool, bytes: number, label: string): Promise<Backlog> {
+  return buildGroupBacklog(tmp, pool, bytes, label, { ...CONFIG.build, maxBytes: MAX_BYTES, logger: LOGGER });
 }
 
 // ── Worker: the receiver ──────────────────────────────────────────────────────────────
