@@ -55,7 +55,7 @@ describe('file sink options', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{}, /`path` to be a non-empty file path, got undefined/],
       [{ path: '' }, /`path` to be a non-empty file path, got ""/],
-      [{ path: 'x', maxBytes: -1 }, /`maxBytes` to be an integer from 0/],
+      [{ path: 'x', maxBytes: -1 }, /`maxBytes` to be an integer >= 0/],
       [{ path: 'x', maxFiles: 0 }, /`maxFiles` to be an integer from 1 to 1000, got 0/],
       [{ path: 'x', mode: 0o10000 }, /`mode` to be an integer from 0 to 4095/],
     ];

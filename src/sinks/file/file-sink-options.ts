@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_FILE_MAX_BYTES, DEFAULT_FILE_MAX_FILES, DEFAULT_FILE_MODE } from '../../config/defaults.ts';
-import { ErrorCodes, WalshipError } from '../../errors.ts';
 import { defaultLogger, type Logger } from '../../logging/logger.ts';
+import { describeValue as describe, integerOption as integer, invalidOption as invalid } from '../option-checks.ts';
 
 /** Options of {@link createFileClient}. Every field but `path` is optional. */
 export interface FileSinkOptions {
@@ -34,25 +34,6 @@ export interface ResolvedFileSinkOptions {
   readonly mode: number;
   readonly name: string;
   readonly logger: Logger;
-}
-
-function invalid(message: string): WalshipError {
-  return new WalshipError(ErrorCodes.INVALID_OPTIONS, message);
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'an object' : String(v);
-}
-
-function integer(name: string, v: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw invalid(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(v)}`);
-  }
-  return v;
 }
 
 /** Merges `options` over the defaults and validates them; throws `WALSHIP_INVALID_OPTIONS` naming the option. */

@@ -4,8 +4,8 @@ import {
   DEFAULT_HTTP_SLS_COMPRESSION,
   DEFAULT_HTTP_TIMEOUT_MS,
 } from '../../config/defaults.ts';
-import { ErrorCodes, WalshipError } from '../../errors.ts';
 import { defaultLogger, type Logger } from '../../logging/logger.ts';
+import { describeValue as describe, integerOption as integer, invalidOption as invalid } from '../option-checks.ts';
 
 /** `sls`: one LogGroup protobuf per request; `json`: a JSON array per batch; `ndjson`: a line per log. */
 export type HttpEncoding = 'sls' | 'json' | 'ndjson';
@@ -113,25 +113,6 @@ const RESERVED_HEADERS = new Set([
   'connection',
   'x-walship-idempotency-key',
 ]);
-
-function invalid(message: string): WalshipError {
-  return new WalshipError(ErrorCodes.INVALID_OPTIONS, message);
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'an object' : String(v);
-}
-
-function integer(name: string, v: unknown, fallback: number, min: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    throw invalid(`Expected \`${name}\` to be an integer >= ${min}, got ${describe(v)}`);
-  }
-  return v;
-}
 
 function isPem(v: unknown): boolean {
   return typeof v === 'string' || Buffer.isBuffer(v);

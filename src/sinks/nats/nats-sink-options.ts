@@ -9,9 +9,9 @@ import {
   DEFAULT_NATS_SUBJECT,
   DEFAULT_NATS_TIMEOUT_MS,
 } from '../../config/defaults.ts';
-import { ErrorCodes, WalshipError } from '../../errors.ts';
 import { defaultLogger, type Logger } from '../../logging/logger.ts';
 import { isPublishSubject, SubjectTemplate } from './subject-template.ts';
+import { describeValue as describe, integerOption as integer, invalidOption as invalid } from '../option-checks.ts';
 
 /** `protobuf`: the LogGroup bytes as stored in the WAL; `json`: a JSON array of the record's logs. */
 export type NatsEncoding = 'protobuf' | 'json';
@@ -147,26 +147,6 @@ export interface ResolvedNatsSinkOptions {
 const BAD_STREAM_NAME = /[\s.*>/\\\p{Cc}]/u;
 /** JetStream's limit on a stream's replicas. */
 const MAX_REPLICAS = 5;
-
-function invalid(message: string): WalshipError {
-  return new WalshipError(ErrorCodes.INVALID_OPTIONS, message);
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'an object' : String(v);
-}
-
-function integer(name: string, v: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw invalid(`Expected \`${name}\` to be an integer ${range}, got ${describe(v)}`);
-  }
-  return v;
-}
 
 function nonEmptyString(name: string, v: unknown): string | undefined {
   if (v === undefined) return undefined;

@@ -7,9 +7,9 @@ import {
   DEFAULT_REDIS_PORT,
   DEFAULT_REDIS_TIMEOUT_MS,
 } from '../../config/defaults.ts';
-import { ErrorCodes, WalshipError } from '../../errors.ts';
 import { defaultLogger, type Logger } from '../../logging/logger.ts';
 import { parseKeyTemplate, type KeyTemplate } from './key-template.ts';
+import { describeValue as describe, integerOption as integer, invalidOption as invalid } from '../option-checks.ts';
 
 /** `'log'`: one stream entry per log; `'group'`: one entry per LogGroup (a record). */
 export type RedisEntryPer = 'log' | 'group';
@@ -109,25 +109,6 @@ export interface ResolvedRedisSinkOptions {
   readonly timeoutMs: number;
   readonly name: string;
   readonly logger: Logger;
-}
-
-function invalid(message: string): WalshipError {
-  return new WalshipError(ErrorCodes.INVALID_OPTIONS, message);
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'an object' : String(v);
-}
-
-function integer(name: string, v: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw invalid(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describe(v)}`);
-  }
-  return v;
 }
 
 function optionalString(name: string, v: unknown): string | undefined {

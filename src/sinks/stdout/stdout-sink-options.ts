@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { DEFAULT_STDOUT_FORMAT } from '../../config/defaults.ts';
-import { ErrorCodes, WalshipError } from '../../errors.ts';
 import { defaultLogger, type Logger } from '../../logging/logger.ts';
+import { describeValue as describe, invalidOption as invalid } from '../option-checks.ts';
 
 /** `'json'`: one JSON object per line (NDJSON); `'text'`: one human-readable line per log. */
 export type StdoutFormat = 'json' | 'text';
@@ -32,17 +32,6 @@ export interface ResolvedStdoutSinkOptions {
   readonly stream: Writable;
   readonly name: string;
   readonly logger: Logger;
-}
-
-function invalid(message: string): WalshipError {
-  return new WalshipError(ErrorCodes.INVALID_OPTIONS, message);
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'an object' : String(v);
 }
 
 /** Merges `options` over the defaults and validates them; throws `WALSHIP_INVALID_OPTIONS` naming the option. */
