@@ -5,7 +5,7 @@ import {
   DEFAULT_HTTP_TIMEOUT_MS,
 } from '../../config/defaults.ts';
 import { defaultLogger, type Logger } from '../../logging/logger.ts';
-import { describeValue as describe, integerOption as integer, invalidOption as invalid } from '../option-checks.ts';
+import { describeValue as describe, integerOption as integer, invalidOption as invalid, type SinkTlsOptions, tlsOption } from '../option-checks.ts';
 
 /** `sls`: one LogGroup protobuf per request; `json`: a JSON array per batch; `ndjson`: a line per log. */
 export type HttpEncoding = 'sls' | 'json' | 'ndjson';
@@ -13,22 +13,8 @@ export type HttpEncoding = 'sls' | 'json' | 'ndjson';
 /** Compression of `sls` requests (`x-log-compresstype`): a raw LZ4 block, zlib deflate, or none. */
 export type SlsCompression = 'lz4' | 'deflate' | 'none';
 
-/** TLS settings, passed to undici's connector (Node's `tls.connect`). */
-export interface HttpSinkTlsOptions {
-  /** Trusted CA certificates (PEM); replaces Node's bundled roots when set. */
-  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Client certificate (PEM) for mutual TLS. */
-  readonly cert?: string | Buffer;
-  /** Client private key (PEM) for mutual TLS. */
-  readonly key?: string | Buffer;
-  /**
-   * Verify the server's certificate. Turning it off is for tests only.
-   * @defaultValue true
-   */
-  readonly rejectUnauthorized?: boolean;
-  /** The name checked against the certificate; defaults to the URL's host name. */
-  readonly servername?: string;
-}
+/** TLS settings, passed to Node's `tls.connect` by undici's connector. */
+export type HttpSinkTlsOptions = SinkTlsOptions;
 
 /** Options of {@link createHttpClient}: one client per host URL. Every field but `url` is optional. */
 export interface HttpSinkOptions {
@@ -114,37 +100,13 @@ const RESERVED_HEADERS = new Set([
   'x-walship-idempotency-key',
 ]);
 
-function isPem(v: unknown): boolean {
-  return typeof v === 'string' || Buffer.isBuffer(v);
-}
-
 function resolveTls(tls: unknown, url: URL): HttpSinkTlsOptions | undefined {
   if (tls === undefined) return undefined;
-  if (tls === null || typeof tls !== 'object' || Array.isArray(tls)) {
-    throw invalid(`Expected \`tls\` to be an object, got ${describe(tls)}`);
-  }
+  const checked = tlsOption(tls);
   if (url.protocol !== 'https:') {
     throw invalid(`\`tls\` needs an https URL, got ${JSON.stringify(url.protocol.slice(0, -1))}`);
   }
-  const t = tls as HttpSinkTlsOptions;
-  if (t.ca !== undefined && !(isPem(t.ca) || (Array.isArray(t.ca) && t.ca.every(isPem)))) {
-    throw invalid(`Expected \`tls.ca\` to be a PEM string, a Buffer or an array of them, got ${describe(t.ca)}`);
-  }
-  for (const field of ['cert', 'key'] as const) {
-    if (t[field] !== undefined && !isPem(t[field])) {
-      throw invalid(`Expected \`tls.${field}\` to be a PEM string or a Buffer, got ${describe(t[field])}`);
-    }
-  }
-  if ((t.cert === undefined) !== (t.key === undefined)) {
-    throw invalid('`tls.cert` and `tls.key` go together: got one without the other');
-  }
-  if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean') {
-    throw invalid(`Expected \`tls.rejectUnauthorized\` to be a boolean, got ${describe(t.rejectUnauthorized)}`);
-  }
-  if (t.servername !== undefined && (typeof t.servername !== 'string' || t.servername === '')) {
-    throw invalid(`Expected \`tls.servername\` to be a non-empty string, got ${describe(t.servername)}`);
-  }
-  return { ...t };
+  return checked;
 }
 
 /** Merges `options` over the defaults and validates them; throws `WALSHIP_INVALID_OPTIONS` naming the option. */

@@ -9,7 +9,7 @@ import {
 } from '../../config/defaults.ts';
 import { defaultLogger, type Logger } from '../../logging/logger.ts';
 import { parseKeyTemplate, type KeyTemplate } from './key-template.ts';
-import { describeValue as describe, integerOption as integer, invalidOption as invalid } from '../option-checks.ts';
+import { describeValue as describe, integerOption as integer, invalidOption as invalid, type SinkTlsOptions, tlsOption } from '../option-checks.ts';
 
 /** `'log'`: one stream entry per log; `'group'`: one entry per LogGroup (a record). */
 export type RedisEntryPer = 'log' | 'group';
@@ -18,21 +18,7 @@ export type RedisEntryPer = 'log' | 'group';
 export type RedisGroupEncoding = 'protobuf' | 'json';
 
 /** TLS settings, passed to Node's `tls.connect` by ioredis. */
-export interface RedisSinkTlsOptions {
-  /** Trusted CA certificates (PEM); replaces Node's bundled roots when set. */
-  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Client certificate (PEM) for mutual TLS. */
-  readonly cert?: string | Buffer;
-  /** Client private key (PEM) for mutual TLS. */
-  readonly key?: string | Buffer;
-  /**
-   * Verify the server's certificate. Turning it off is for tests only.
-   * @defaultValue true
-   */
-  readonly rejectUnauthorized?: boolean;
-  /** The name checked against the certificate; defaults to the host. */
-  readonly servername?: string;
-}
+export type RedisSinkTlsOptions = SinkTlsOptions;
 
 /** Options of {@link createRedisClient}. Every field is optional. */
 export interface RedisSinkOptions {
@@ -117,35 +103,6 @@ function optionalString(name: string, v: unknown): string | undefined {
   return v;
 }
 
-function isPem(v: unknown): boolean {
-  return typeof v === 'string' || Buffer.isBuffer(v);
-}
-
-function resolveTls(tls: unknown): RedisSinkTlsOptions {
-  if (tls === null || typeof tls !== 'object' || Array.isArray(tls)) {
-    throw invalid(`Expected \`tls\` to be an object, got ${describe(tls)}`);
-  }
-  const t = tls as RedisSinkTlsOptions;
-  if (t.ca !== undefined && !(isPem(t.ca) || (Array.isArray(t.ca) && t.ca.every(isPem)))) {
-    throw invalid(`Expected \`tls.ca\` to be a PEM string, a Buffer or an array of them, got ${describe(t.ca)}`);
-  }
-  for (const field of ['cert', 'key'] as const) {
-    if (t[field] !== undefined && !isPem(t[field])) {
-      throw invalid(`Expected \`tls.${field}\` to be a PEM string or a Buffer, got ${describe(t[field])}`);
-    }
-  }
-  if ((t.cert === undefined) !== (t.key === undefined)) {
-    throw invalid('`tls.cert` and `tls.key` go together: got one without the other');
-  }
-  if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean') {
-    throw invalid(`Expected \`tls.rejectUnauthorized\` to be a boolean, got ${describe(t.rejectUnauthorized)}`);
-  }
-  if (t.servername !== undefined && (typeof t.servername !== 'string' || t.servername === '')) {
-    throw invalid(`Expected \`tls.servername\` to be a non-empty string, got ${describe(t.servername)}`);
-  }
-  return { ...t };
-}
-
 interface Endpoint {
   host: string;
   port: number;
@@ -214,7 +171,7 @@ export function resolveRedisSinkOptions(options: RedisSinkOptions = {}): Resolve
     throw invalid('`username` needs a `password` (Redis ACL users authenticate with both)');
   }
   let tls: RedisSinkTlsOptions | undefined;
-  if (options.tls !== undefined) tls = resolveTls(options.tls);
+  if (options.tls !== undefined) tls = tlsOption(options.tls);
   else if (endpoint.tls) tls = {};
 
   const keyTemplate = parseKeyTemplate(options.keyTemplate ?? DEFAULT_REDIS_KEY_TEMPLATE);
