@@ -10,7 +10,8 @@
  * | `walship inspect DIR [--json]` | what a WAL holds (reads `/status` when a process holds it) |
  * | `walship dlq list\|replay\|purge DIR` | the dead-letter space |
  * | `walship wal compact\|repair DIR` | WAL maintenance |
- * | `walship demo` (also with no command) | the sample logs through a flaky receiver |
+ * | `walship crashtest [--records N] [--kills K] [--fail-rate P] [--seed S] [--json] [--quota-full] [--disk-full] [--corruption] [--second-process]` | kills `walship run` at random and checks nothing was lost |
+ * | `walship demo [--wal-dir] [--encoding] [--seed]` (also with no command) | the sample logs through input_file, the WAL and flusher_http to a flaky receiver |
  *
  * ## Invariants
  *
@@ -24,13 +25,14 @@
  *   while the admin file names a live process.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS, parseSize } from '../config/index.ts';
 import { isWalshipError } from '../errors.ts';
 import { CliError, ExitCodes } from './cli-error.ts';
 import { createCliLogger } from './cli-logger.ts';
 import { runDemo } from './demo.ts';
+import { crashtestCommand } from './crashtest-command.ts';
 import { dlqCommand } from './dlq-command.ts';
 import { inspectCommand } from './inspect-command.ts';
 import { receiveCommand } from './receive-command.ts';
@@ -39,7 +41,7 @@ import { validateCommand } from './validate-command.ts';
 import { walCommand } from './wal-command.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const COMMANDS = ['run', 'validate', 'receive', 'inspect', 'dlq', 'wal', 'demo'];
+const COMMANDS = ['run', 'validate', 'receive', 'inspect', 'dlq', 'wal', 'crashtest', 'demo'];
 
 function intArg(min: number, max: number) {
   return (v: string): number => {
@@ -176,11 +178,41 @@ function buildProgram(): Command {
     });
 
   program
+    .command('crashtest')
+    .description('SIGKILL `walship run` at random moments while it ships a numbered input, and check nothing was lost')
+    .option('--records <n>', 'input lines (default 20000)', intArg(1, 9_999_999_999))
+    .option('--kills <k>', 'SIGKILLs of walship run (default 20)', intArg(0, 1_000_000))
+    .option('--fail-rate <p>', 'share of requests the receiver fails with 503 (default 0.1)', rateArg)
+    .option('--seed <s>', 'seed of every random choice (default random; printed to replay)', intArg(0, 0xffffffff))
+    .option('--json', 'print the report as JSON')
+    .option('--dir <dir>', 'working directory (default a temporary one, removed when everything passed)')
+    .option('--timeout <ms>', 'how long the last life and each scenario may take to deliver (default 120000)', intArg(1, 86_400_000))
+    .option('--quota-full', 'scenario: receiver down until the WAL quota is reached; input pauses, then resumes')
+    .option('--disk-full', 'scenario: the WAL on a full 8 MiB tmpfs (root only; skipped otherwise)')
+    .option('--corruption', 'scenario: bytes flipped in a WAL table file; quarantine or repair, the rest delivered')
+    .option('--second-process', 'scenario: a second walship run on the same WAL gets WALSHIP_LOCKED')
+    .option('--all-scenarios', 'every scenario above')
+    .option('-q, --quiet', 'no progress lines on stderr')
+    .action(async (o: Record<string, unknown>) => {
+      exitCode = await crashtestCommand(o);
+    });
+
+  program
     .command('demo')
-    .description('ship the sample logs through the WAL to a flaky receiver (the default with no command)')
-    .action(async () => {
-      const summary = await runDemo({ dataDir: join(root, 'data', 'sample'), walDir: join(process.cwd(), 'data', 'wal'), out: process.stdout });
-      exitCode = summary.lost === 0 ? ExitCodes.OK : ExitCodes.FAILURE;
+    .description('ship the sample logs through input_file, the WAL and flusher_http to a flaky receiver (the default with no command)')
+    .option('--wal-dir <dir>', 'where the demo keeps its WAL and the receiver\'s file', './data/wal/demo')
+    .addOption(new Option('--encoding <encoding>', 'flusher_http encoding').choices(['ndjson', 'sls']).default('ndjson'))
+    .option('--seed <n>', 'seed of the receiver\'s faults (default: random)', intArg(0, 0xffffffff))
+    .action(async (o: { walDir: string; encoding: 'ndjson' | 'sls'; seed?: number }) => {
+      const summary = await runDemo({
+        dataDir: join(root, 'data', 'sample'),
+        walDir: resolve(o.walDir),
+        out: process.stdout,
+        encoding: o.encoding,
+        ...(o.seed === undefined ? {} : { seed: o.seed }),
+        ...(program.opts().logLevel === undefined ? {} : { logLevel: program.opts().logLevel as string }),
+      });
+      exitCode = summary.interrupted ? 130 : summary.lost === 0 ? ExitCodes.OK : ExitCodes.FAILURE;
     });
   return program;
 }

@@ -91,7 +91,7 @@ class RunningPipeline {
     await mkdir(c.walDir, { recursive: true, mode: 0o700 });
     const other = await readAdminFile(c.walDir);
     if (other !== undefined && other.pid !== process.pid && isProcessAlive(other.pid)) {
-      throw new CliError(ExitCodes.FAILURE, `${c.walDir} is held by pid ${other.pid} (admin ${other.url}); stop it first`);
+      throw new CliError(ExitCodes.FAILURE, `${c.walDir} is held by pid ${other.pid} (admin ${other.url}); stop it first (WALSHIP_LOCKED)`);
     }
     // Flushers are built (options checked) before any WAL is opened.
     for (const fc of c.flushers) {

@@ -1,250 +1,116 @@
 /**
- * `walship crashtest`: proves, on the user's own machine, that `walship run` loses nothing
- * when it is killed.
- *
- * 1. Writes an input file of `records` lines, each ending `seq=NNNNNNNNNN` (1 … records).
- * 2. Starts a {@link SeqReceiver} in this process (faults: `failRate` 503s, resets, latency)
- *    and a config: input_file (read from the head) → aggregator_default → WAL (`sync:
- *    'always'`) → flusher_http (ndjson) to the receiver.
- * 3. Runs `walship run --config …` as a child process and SIGKILLs it `kills` times at random
- *    moments (a seeded PRNG picks how long each life lasts, from a few milliseconds, while it
- *    opens and reads input, to a second or more, while it delivers; some lives end with a
- *    SIGTERM followed by a SIGKILL during the graceful stop), restarting it each time. Every
- *    few kills the receiver restarts too.
- * 4. Lets the last life run until every sequence number has arrived (or `timeoutMs`), stops
- *    it with SIGTERM and reports: lost (must be 0), duplicates before and after the
- *    receiver's deduplication, the worst restart-to-first-delivery time, and the seed.
- *
- * The child's stderr is kept in `<dir>/run-<n>.log`; on failure the report names the dir.
+ * `runCrashtest()`: the kill loop (./kill-loop.ts) and the scenarios asked for
+ * (./scenarios.ts), each in its own sub-directory of the working directory, and one report.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32 } from '../receiver/prng.ts';
-import { SeqReceiver } from './seq-receiver.ts';
+import { WalshipError, ErrorCodes } from '../errors.ts';
+import { type KillLoopReport, runKillLoop } from './kill-loop.ts';
+import { runScenario, SCENARIOS, type ScenarioName, type ScenarioReport } from './scenarios.ts';
+
+/** @defaultValue for {@link CrashtestOptions.records} */
+export const DEFAULT_CRASHTEST_RECORDS = 20_000;
+/** @defaultValue for {@link CrashtestOptions.kills} */
+export const DEFAULT_CRASHTEST_KILLS = 20;
+/** @defaultValue for {@link CrashtestOptions.failRate} */
+export const DEFAULT_CRASHTEST_FAIL_RATE = 0.1;
+/** @defaultValue for {@link CrashtestOptions.timeoutMs} */
+export const DEFAULT_CRASHTEST_TIMEOUT_MS = 120_000;
 
 export interface CrashtestOptions {
-  /** Input lines. @defaultValue 20000 */
+  /** Input lines (sequence numbers 1 … records). @defaultValue {@link DEFAULT_CRASHTEST_RECORDS} */
   readonly records?: number;
-  /** SIGKILLs of `walship run`. @defaultValue 20 */
+  /** SIGKILLs of `walship run` in the kill loop. @defaultValue {@link DEFAULT_CRASHTEST_KILLS} */
   readonly kills?: number;
-  /** Share of requests the receiver answers 503. @defaultValue 0.1 */
+  /** Share of requests the receiver answers 503 (a quarter of that again resets). @defaultValue {@link DEFAULT_CRASHTEST_FAIL_RATE} */
   readonly failRate?: number;
-  /** @defaultValue a random seed (printed, to replay the run) */
+  /** Seed of every random choice. @defaultValue a random seed (reported, to replay the run) */
   readonly seed?: number;
-  /** Where to work. @defaultValue a new temporary directory, removed when the run passes */
+  /** Scenarios to run after the kill loop. @defaultValue none */
+  readonly scenarios?: readonly ScenarioName[];
+  /** Where to work. @defaultValue a new temporary directory, removed when everything passed */
   readonly dir?: string;
-  /** How long the last life may take to deliver everything. @defaultValue 120000 */
+  /** How long the last life (and each scenario's delivery) may take (ms). @defaultValue {@link DEFAULT_CRASHTEST_TIMEOUT_MS} */
   readonly timeoutMs?: number;
-  /** How to start `walship` (argv before `run`). @defaultValue this process's node, flags and script */
+  /** How to start `walship` (argv before the subcommand). @defaultValue this process's node, flags and script */
   readonly command?: readonly string[];
-  /** Progress lines (one per life). @defaultValue none */
+  /** Progress lines (one per life, one per scenario step). @defaultValue none */
   readonly onProgress?: (line: string) => void;
 }
 
-export interface CrashtestReport {
+export interface CrashtestReport extends Omit<KillLoopReport, 'passed' | 'durationMs'> {
   readonly seed: number;
-  readonly records: number;
-  readonly kills: number;
-  readonly receiverRestarts: number;
-  readonly lost: number;
-  /** The first few lost sequence numbers. */
-  readonly lostSample: readonly number[];
-  readonly duplicatesBeforeDedup: number;
-  readonly duplicatesAfterDedup: number;
-  readonly worstRestartToFirstDeliveryMs: number | undefined;
-  readonly requests: number;
-  readonly failedRequests: number;
-  readonly resets: number;
+  readonly failRate: number;
+  readonly scenarios: readonly ScenarioReport[];
   readonly durationMs: number;
   readonly dir: string;
+  /** Kill loop lost nothing and its WAL is consistent, and no scenario failed (skipped ones do not count). */
   readonly passed: boolean;
 }
 
-const LINE_BYTES = 200;
-
-/** Writes `records` lines of LINE_BYTES bytes (newline included), each ending `seq=<10 digits>`. */
-export function writeSeqInput(path: string, records: number, from = 1): void {
-  const fd = openSync(path, 'a');
-  try {
-    const chunk = 4096;
-    for (let start = from; start < from + records; start += chunk) {
-      const n = Math.min(chunk, from + records - start);
-      const buf = Buffer.allocUnsafe(n * LINE_BYTES);
-      for (let i = 0; i < n; i++) {
-        const seq = start + i;
-        const line = seqLine(seq);
-        buf.write(line, i * LINE_BYTES, 'latin1');
-      }
-      writeSync(fd, buf);
-    }
-  } finally {
-    closeSync(fd);
-  }
+export interface ResolvedCrashtestOptions {
+  readonly records: number;
+  readonly kills: number;
+  readonly failRate: number;
+  readonly seed: number;
+  readonly scenarios: readonly ScenarioName[];
+  readonly timeoutMs: number;
 }
 
-/** One nginx-style access line of exactly LINE_BYTES bytes with its newline. */
-export function seqLine(seq: number): string {
-  const ip = `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`;
-  const head = `${ip} - - [22/Nov/2026:10:00:00 +0000] "GET /api/v1/items/${seq % 9973} HTTP/1.1" 200 ${512 + (seq % 4096)} "-" "walship-crashtest/1.0" rt=0.${String(seq % 1000).padStart(3, '0')} `;
-  const tail = `seq=${String(seq).padStart(10, '0')}\n`;
-  return head.padEnd(LINE_BYTES - tail.length, '-') + tail;
+function invalid(message: string): WalshipError {
+  return new WalshipError(ErrorCodes.INVALID_OPTIONS, message);
 }
 
-/** The config `walship run` gets: the one a user would write for this pipeline. */
-export function crashtestConfig(dir: string, input: string, receiverUrl: string): object {
-  return {
-    inputs: [{ Type: 'input_file', Path: input, ReadFromHead: true }],
-    aggregators: [{ Type: 'aggregator_default' }],
-    flushers: [{ Type: 'flusher_http', RemoteURL: `${receiverUrl}/ingest`, Encoding: 'ndjson', RetryMinDelayMs: '20ms', RetryMaxDelayMs: '500ms' }],
-    wal: { Dir: join(dir, 'wal'), MaxBytes: '256MiB', Sync: 'always' },
-  };
+/** Defaults merged and every option checked ("Expected `x` to be …, got …"). */
+export function resolveCrashtestOptions(o: CrashtestOptions): ResolvedCrashtestOptions {
+  const records = o.records ?? DEFAULT_CRASHTEST_RECORDS;
+  const kills = o.kills ?? DEFAULT_CRASHTEST_KILLS;
+  const failRate = o.failRate ?? DEFAULT_CRASHTEST_FAIL_RATE;
+  const seed = o.seed ?? Math.floor(Math.random() * 0x7fffffff);
+  const timeoutMs = o.timeoutMs ?? DEFAULT_CRASHTEST_TIMEOUT_MS;
+  const scenarios = o.scenarios ?? [];
+  if (!Number.isSafeInteger(records) || records < 1 || records > 9_999_999_999) throw invalid(`Expected \`records\` to be an integer from 1 to 9999999999, got ${records}`);
+  if (!Number.isSafeInteger(kills) || kills < 0) throw invalid(`Expected \`kills\` to be a non-negative integer, got ${kills}`);
+  if (!(failRate >= 0 && failRate < 1)) throw invalid(`Expected \`failRate\` to be a number from 0 to below 1, got ${failRate}`);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw invalid(`Expected \`seed\` to be an integer from 0 to 4294967295, got ${seed}`);
+  if (!(timeoutMs > 0)) throw invalid(`Expected \`timeoutMs\` to be a positive number, got ${timeoutMs}`);
+  for (const s of scenarios) if (!SCENARIOS.includes(s)) throw invalid(`Expected \`scenarios\` to hold only ${SCENARIOS.join(', ')}, got ${JSON.stringify(s)}`);
+  return { records, kills, failRate, seed, scenarios, timeoutMs };
 }
 
 function defaultCommand(): string[] {
   const script = process.argv[1];
-  if (script === undefined) throw new Error('cannot tell how walship was started: pass `command`');
+  if (script === undefined) throw invalid('Expected `command` to be given when the process has no script, got none');
   return [process.execPath, ...process.execArgv, script];
 }
 
 export async function runCrashtest(options: CrashtestOptions = {}): Promise<CrashtestReport> {
-  const records = options.records ?? 20_000;
-  const kills = options.kills ?? 20;
-  const failRate = options.failRate ?? 0.1;
-  const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
-  const timeoutMs = options.timeoutMs ?? 120_000;
+  const r = resolveCrashtestOptions(options);
+  const command = options.command ?? defaultCommand();
   const progress = options.onProgress ?? (() => undefined);
-  if (!Number.isSafeInteger(records) || records < 1) throw new TypeError(`Expected \`records\` to be a positive integer, got ${records}`);
-  if (!Number.isSafeInteger(kills) || kills < 0) throw new TypeError(`Expected \`kills\` to be a non-negative integer, got ${kills}`);
-  if (!(failRate >= 0 && failRate < 1)) throw new TypeError(`Expected \`failRate\` to be in [0, 1), got ${failRate}`);
-
-  const random = mulberry32(seed);
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'walship-crashtest-'));
   mkdirSync(dir, { recursive: true });
-  const input = join(dir, 'input.log');
-  writeSeqInput(input, records);
-  const receiver = await SeqReceiver.start({ expected: records, failRate, resetRate: failRate / 4, latencyMs: 0, seed });
-  const configPath = join(dir, 'walship.json');
-  writeFileSync(configPath, `${JSON.stringify(crashtestConfig(dir, input, receiver.url), null, 2)}\n`);
-  const command = options.command ?? defaultCommand();
   const started = performance.now();
 
-  let life = 0;
-  let receiverRestarts = 0;
-  let worst: number | undefined;
-  try {
-    for (let k = 0; k <= kills; k++) {
-      const last = k === kills;
-      const child = launch(command, configPath, join(dir, `run-${++life}.log`));
-      const spawnedAt = performance.now();
-      const requestsBefore = receiver.stats().acceptedRequests + receiver.stats().duplicateRequests;
-      const firstDelivery = watchFirstDelivery(receiver, requestsBefore);
-      if (last) {
-        await waitUntil(() => receiver.stats().unique >= records || child.exitCode !== null, timeoutMs);
-        await stopGracefully(child, 15_000);
-      } else {
-        // Lives from ~5 ms (opening, reading input) to ~1.5 s (delivering); one in four ends
-        // with a SIGTERM and a SIGKILL during the graceful stop.
-        const lifeMs = 5 + Math.floor(random() ** 2 * 1500);
-        await Promise.race([sleep(lifeMs), exited(child)]);
-        if (random() < 0.25 && child.exitCode === null) {
-          child.kill('SIGTERM');
-          await Promise.race([sleep(Math.floor(random() * 50)), exited(child)]);
-        }
-        await kill(child);
-        if (random() < 0.2) {
-          await receiver.restart();
-          receiverRestarts++;
-        }
-      }
-      const first = await firstDelivery.settle();
-      if (first !== undefined) worst = Math.max(worst ?? 0, first - spawnedAt);
-      const s = receiver.stats();
-      progress(`life ${life}: ${last ? 'stopped' : 'killed'}; received ${s.unique}/${records}, requests ${s.requests}`);
-    }
-  } finally {
-    await receiver.close();
+  progress(`kill loop: ${r.records} lines, ${r.kills} kills, fail rate ${r.failRate}, seed ${r.seed}, in ${dir}`);
+  const loop = await runKillLoop({ dir: join(dir, 'kills'), command, records: r.records, kills: r.kills, failRate: r.failRate, seed: r.seed, timeoutMs: r.timeoutMs, onProgress: progress });
+  const scenarios: ScenarioReport[] = [];
+  for (const name of r.scenarios) {
+    progress(`scenario ${name}`);
+    scenarios.push(await runScenario(name, { dir: join(dir, name), command, records: r.records, seed: r.seed, timeoutMs: r.timeoutMs, onProgress: (l) => progress(`  ${name}: ${l}`) }));
   }
-
-  const s = receiver.stats();
-  const lostSample = receiver.missing(10);
-  const lost = records - s.unique;
+  const { passed: loopPassed, durationMs: _loopMs, ...loopReport } = loop;
+  const passed = loopPassed && scenarios.every((s) => s.passed || s.skipped !== undefined);
   const report: CrashtestReport = {
-    seed,
-    records,
-    kills,
-    receiverRestarts,
-    lost,
-    lostSample,
-    duplicatesBeforeDedup: s.duplicatesBeforeDedup,
-    duplicatesAfterDedup: s.duplicatesAfterDedup,
-    worstRestartToFirstDeliveryMs: worst,
-    requests: s.requests,
-    failedRequests: s.failed,
-    resets: s.resets,
-    durationMs: performance.now() - started,
+    seed: r.seed,
+    failRate: r.failRate,
+    ...loopReport,
+    scenarios,
+    durationMs: Math.round(performance.now() - started),
     dir,
-    passed: lost === 0,
+    passed,
   };
-  if (report.passed && options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+  if (passed && options.dir === undefined) rmSync(dir, { recursive: true, force: true });
   return report;
-}
-
-function launch(command: readonly string[], configPath: string, logPath: string): ChildProcess {
-  const [exe, ...args] = command as [string, ...string[]];
-  const log = openSync(logPath, 'w');
-  const child = spawn(exe, [...args, 'run', '--config', configPath], {
-    stdio: ['ignore', log, log],
-    env: { ...process.env, WALSHIP_LOG_LEVEL: process.env.WALSHIP_LOG_LEVEL ?? 'info' },
-  });
-  closeSync(log);
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await exited(child);
-}
-
-async function stopGracefully(child: ChildProcess, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await Promise.race([exited(child), sleep(timeoutMs)]);
-  await kill(child);
-}
-
-/** Resolves with the time the receiver got its first request after `before` requests. */
-function watchFirstDelivery(receiver: SeqReceiver, before: number): { settle(): Promise<number | undefined> } {
-  let at: number | undefined;
-  let done = false;
-  const poll = async (): Promise<void> => {
-    while (!done && at === undefined) {
-      const s = receiver.stats();
-      if (s.acceptedRequests + s.duplicateRequests > before) at = performance.now();
-      else await sleep(2);
-    }
-  };
-  const polling = poll();
-  return {
-    async settle() {
-      done = true;
-      await polling;
-      return at;
-    },
-  };
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition() && performance.now() < deadline) await sleep(20);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

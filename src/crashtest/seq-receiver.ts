@@ -26,8 +26,8 @@ export interface SeqReceiverOptions {
   readonly failStatus?: number;
   /** @defaultValue 0 */
   readonly resetRate?: number;
-  /** Added before each answer. @defaultValue 0 */
-  readonly latencyMs?: number;
+  /** Added before each answer: fixed, or uniform in a `[min, max]` range. @defaultValue 0 */
+  readonly latencyMs?: number | readonly [number, number];
   /** @defaultValue 1 */
   readonly seed?: number;
   /** Start with the socket closed (down until `up()`). @defaultValue false */
@@ -106,7 +106,9 @@ export class SeqReceiver {
       throw new TypeError(`Expected \`expected\` to be a positive integer, got ${options.expected}`);
     }
     const receiver = new SeqReceiver(options);
-    if (options.down !== true) await receiver.up();
+    // A receiver that starts down still needs its port (the config names it): take one, then close.
+    await receiver.up();
+    if (options.down === true) await receiver.down();
     return receiver;
   }
 
@@ -191,7 +193,9 @@ export class SeqReceiver {
         this.#count(body, req.headers[KEY_HEADER]);
         res.writeHead(200, { 'content-length': '0' }).end();
       };
-      if (f.latencyMs > 0) setTimeout(answer, f.latencyMs);
+      const [lo, hi] = typeof f.latencyMs === 'number' ? [f.latencyMs, f.latencyMs] : f.latencyMs;
+      const delay = hi > 0 ? lo + Math.floor(this.#random() * (hi - lo + 1)) : 0;
+      if (delay > 0) setTimeout(answer, delay);
       else answer();
     });
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
-import { seqLine } from '../../src/crashtest/crashtest.ts';
+import { seqLine } from '../../src/crashtest/seq-input.ts';
 import { SeqReceiver } from '../../src/crashtest/seq-receiver.ts';
 
 async function post(url: string, seqs: number[], key?: string): Promise<number> {
