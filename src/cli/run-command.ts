@@ -115,7 +115,8 @@ class RunningPipeline {
           if (isWalshipError(err, ErrorCodes.INVALID_OPTIONS) || isWalshipError(err, ErrorCodes.NO_HOSTS)) {
             throw new CliError(ExitCodes.USAGE, `flusher ${fc.name}: ${err.message}`, { cause: err });
           }
-          throw new CliError(ExitCodes.FAILURE, `flusher ${fc.name}: ${(err as Error).message}`, { cause: err });
+          const code = isWalshipError(err) ? `${err.code}: ` : '';
+          throw new CliError(ExitCodes.FAILURE, `flusher ${fc.name}: ${code}${(err as Error).message}`, { cause: err });
         }
       }
       const metrics = new WalshipMetrics({

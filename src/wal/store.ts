@@ -3,6 +3,7 @@
  * so that tests can inject failures (disk full, I/O errors) and spy on write options (W1)
  * through the opener, the way the rest of walship injects its side effects.
  */
+import { basename, dirname } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { ErrorCodes, WalshipError } from '../errors.ts';
 
@@ -86,7 +87,9 @@ function rootCause(err: unknown): { code?: string; message: string } {
   while (e?.cause !== undefined && e.code === 'LEVEL_DATABASE_NOT_OPEN') {
     e = e.cause as typeof e;
   }
-  return { code: e?.code, message: String(e?.message ?? err) };
+  const message = String(e?.message ?? err);
+  // Some LevelDB errors (a corruption found at open) come with an empty message: show the code.
+  return { code: e?.code, message: message !== '' ? message : (e?.code ?? 'no detail from LevelDB') };
 }
 
 export function isDiskFull(err: unknown): boolean {
@@ -103,6 +106,11 @@ export function isCorruption(err: unknown): boolean {
  * Maps a LevelDB error to walship's codes. `what` says what was being done
  * ("open", "append", "read", "compaction") and goes into the message.
  */
+/** The WAL directory (what `walship wal repair` takes) of its LevelDB location (`<dir>/db`). */
+export function walDirOf(location: string): string {
+  return basename(location) === 'db' ? dirname(location) : location;
+}
+
 export function mapStoreError(err: unknown, what: string, location: string): WalshipError {
   if (err instanceof WalshipError) return err;
   const { code, message } = rootCause(err);
@@ -119,7 +127,7 @@ export function mapStoreError(err: unknown, what: string, location: string): Wal
   if (isCorruption(err) || missingDescriptor) {
     return new WalshipError(
       ErrorCodes.WAL_CORRUPT,
-      `the WAL at ${location} is corrupt (${what}: ${message}); run \`walship wal repair ${location}\` (or repairWal()) to recover what is readable`,
+      `the WAL at ${location} is corrupt (${what}: ${message}); run \`walship wal repair ${walDirOf(location)}\` (or repairWal()) to recover what is readable`,
       { cause: err, details: { location, operation: what } },
     );
   }

@@ -32,7 +32,7 @@ import { BatchBook, type FixedBatch } from './batches.ts';
 import { countersMatchStore, createMeta, firstRecord, type LoadedMeta, loadMeta, rebuildMeta, scanStore, WAL_FORMAT_VERSION } from './meta.ts';
 import { resolveWalOptions, type ResolvedWalOptions, type WalOptions } from './options.ts';
 import { type ReaderHost, type WalRecord, WalReader } from './reader.ts';
-import { type BatchOp, mapStoreError, type Store, isCorruption, repairStore } from './store.ts';
+import { type BatchOp, isCorruption, mapStoreError, repairStore, type Store, walDirOf } from './store.ts';
 
 export { WAL_FORMAT_VERSION } from './meta.ts';
 
@@ -810,7 +810,7 @@ export class WriteAheadLog {
     this.enterFailure(
       new WalshipError(
         ErrorCodes.WAL_CORRUPT,
-        `the WAL at ${this.location} is corrupt (read: ${missing} pending records could not be read; LevelDB skipped a damaged block); run \`walship wal repair ${this.location}\` (or repairWal()) to recover what is readable`,
+        `the WAL at ${this.location} is corrupt (read: ${missing} pending records could not be read; LevelDB skipped a damaged block); run \`walship wal repair ${walDirOf(this.location)}\` (or repairWal()) to recover what is readable`,
         { details: { location: this.location, operation: 'read', missing } },
       ),
     );
