@@ -50,7 +50,8 @@ describe('the admin server (M1–M4)', () => {
     let text = '';
     await waitFor(async () => {
       text = await (await fetch(`${admin.url}/metrics`)).text();
-      return /^walship_delivered_records_total\{flusher="f"\} 1$/m.test(text);
+      // Delivered counts at the 2xx; pending drops when the WAL ack is written just after.
+      return /^walship_delivered_records_total\{flusher="f"\} 1$/m.test(text) && /^walship_wal_pending_records\{flusher="f"\} 0$/m.test(text);
     });
     assert.match(text, /^walship_wal_pending_records\{flusher="f"\} 0$/m);
     assert.match(text, /^walship_wal_open\{flusher="f"\} 1$/m);
