@@ -1,18 +1,20 @@
 import { pino } from 'pino';
+import pretty from 'pino-pretty';
 import { REDACT_PATHS, type Logger } from '../logging/logger.ts';
 
 /**
- * The CLI's logger: pino JSON lines on stderr (stdout is left to results and to
- * flusher_stdout), at `level`, with credentials redacted. pino-pretty is not a dependency, so
- * a TTY gets the same JSON lines.
+ * The CLI's logger: on stderr (stdout is left to results and to flusher_stdout), at `level`,
+ * with credentials redacted. Readable lines (pino-pretty, in this thread) when stderr is a
+ * terminal; pino's JSON lines otherwise (pipes, files, CI, log collectors), or always with
+ * `WALSHIP_LOG_FORMAT=json`.
  */
 export function createCliLogger(level: string): Logger {
-  return pino(
-    {
-      name: 'walship',
-      level,
-      redact: { paths: [...REDACT_PATHS, '*.headers', 'headers', '*.pass', '*.password', 'pass'], censor: '[redacted]' },
-    },
-    pino.destination({ fd: 2, sync: true }),
-  );
+  const options = {
+    name: 'walship',
+    level,
+    redact: { paths: [...REDACT_PATHS, '*.headers', 'headers', '*.pass', '*.password', 'pass'], censor: '[redacted]' },
+  };
+  const readable = process.stderr.isTTY === true && process.env.WALSHIP_LOG_FORMAT !== 'json';
+  if (readable) return pino(options, pretty({ destination: 2, sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }));
+  return pino(options, pino.destination({ fd: 2, sync: true }));
 }
