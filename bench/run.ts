@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Every benchmark, by name: bench/<name>.ts. */
-const BENCHES = ['wal', 'model', 'delivery', 'sinks'] as const;
+const BENCHES = ['wal', 'model', 'delivery', 'sinks', 'e2e'] as const;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

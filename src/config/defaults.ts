@@ -190,8 +190,14 @@ export const DEFAULT_METRICS_REFRESH_MS = 1000;
 export const DEFAULT_INPUT_MAX_LINE_BYTES = 512 * KiB;
 /** input_file: how often the glob is re-run and every open file is checked for growth (ms). */
 export const DEFAULT_INPUT_FILE_POLL_MS = 1000;
-/** input_file: bytes read from one file in one round (one round is one WAL append). */
-export const DEFAULT_INPUT_FILE_READ_CHUNK_BYTES = 256 * KiB;
+/**
+ * input_file: bytes read from one file in one round (one round is one WAL append, so one
+ * fsync with `sync: 'always'`). 1 MiB rather than 256 KiB: a quarter of the rounds, fsyncs,
+ * LevelDB batches and HTTP requests per byte; bench/e2e.ts measured ~1.5× the records/s and
+ * ~25% less CPU for `sync: 'always'` (2 MiB and more bought little and cost RSS).
+ * @defaultValue 1 MiB
+ */
+export const DEFAULT_INPUT_FILE_READ_CHUNK_BYTES = 1 * MiB;
 /** input_file: a renamed-away file is closed after it has been at its end this long (ms). */
 export const DEFAULT_INPUT_FILE_ROTATED_CLOSE_MS = 5000;
 /** input_file: bytes at a file's head hashed into its fingerprint (detects truncation and inode reuse). */

@@ -33,6 +33,11 @@ export interface DurableGroup {
   readonly logstore: string;
   readonly configName: string;
   readonly logGroup: LogGroup;
+  /**
+   * The group already encoded (`encodeLogGroup(logGroup)`'s bytes, e.g. from LogGroupWriter):
+   * appended as it is, without encoding `logGroup` again.
+   */
+  readonly payload?: Uint8Array;
   readonly logstoreKey?: bigint;
 }
 
@@ -207,7 +212,7 @@ export class DurableFlusher implements FlusherV1, FlusherV2 {
     let entries: AppendEntry[];
     try {
       entries = groups.map((g) => ({
-        payload: encodeLogGroup(g.logGroup),
+        payload: g.payload ?? encodeLogGroup(g.logGroup),
         project: g.project,
         logstore: g.logstore,
         configName: g.configName,

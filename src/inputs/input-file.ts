@@ -30,7 +30,7 @@ import {
   sameIdentity,
   takeFingerprint,
 } from './file-identity.ts';
-import { GroupBuilder, lineLog } from './group-builder.ts';
+import { type LineGroup, LineGroupBuilder } from './line-group-builder.ts';
 import { isRetryable } from './input-stdin.ts';
 import { LineSplitter } from './line-splitter.ts';
 import {
@@ -101,7 +101,7 @@ export class FileInput implements Input {
   readonly #ctx: InputContext;
   readonly #logger: Logger;
   readonly #key: string;
-  readonly #builder: GroupBuilder;
+  readonly #builder: LineGroupBuilder;
   readonly #files = new Map<string, TrackedFile>();
   #stateDirty = false;
   #started: Promise<void> | undefined;
@@ -120,7 +120,7 @@ export class FileInput implements Input {
     this.#ctx = ctx;
     this.#key = fileCheckpointKey(ctx.configName, this.options.path);
     this.#logger = ctx.logger.child({ component: 'input_file', path: this.options.path });
-    this.#builder = new GroupBuilder(this.options.groups, ctx.configName);
+    this.#builder = new LineGroupBuilder(this.options.groups, ctx);
     this.done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -384,7 +384,8 @@ export class FileInput implements Input {
       const taken = s.take();
       if (taken.records.length > 0) {
         const tags: LogTag[] = [{ key: PATH_TAG_KEY, value: f.path }];
-        for (const r of taken.records) this.#builder.add(lineLog(this.options.contentKey, r.text, now), f.streamKey, tags);
+        const key = this.options.contentKey;
+        for (const r of taken.records) this.#builder.addLine(key, r.text, now, f.streamKey, tags);
         records += taken.records.length;
       }
       f.next = taken.safeOffset;
@@ -442,15 +443,15 @@ export class FileInput implements Input {
    * Retries what can pass later (disk full, I/O, quota with whenFull 'reject'); ends the loop
    * when the flusher is closed (what was read is re-read at the next start).
    */
-  async #commit(groups: ReturnType<GroupBuilder['build']>, restoring: boolean, records = 0): Promise<void> {
+  async #commit(groups: LineGroup[], restoring: boolean, records = 0): Promise<void> {
     const files: CheckpointEntry[] = [];
     for (const f of this.#files.values()) {
       if (f.closing) continue;
       files.push({ dev: f.id.dev, ino: f.id.ino, path: f.path, offset: f.next, fpLen: f.fp.length, fpCrc: f.fp.crc });
     }
     const checkpoint: Checkpoint = { key: this.#key, value: JSON.stringify({ v: FILE_CHECKPOINT_VERSION, files }) };
-    const { project, logstore, configName } = this.#ctx;
-    const batch = groups.map((logGroup) => ({ project, logstore, configName, logGroup }));
+    // Already encoded (LineGroupBuilder): the flusher stores the bytes as they are.
+    const batch = groups;
     for (;;) {
       try {
         await this.#ctx.flusher.appendDurable(batch, [checkpoint]);

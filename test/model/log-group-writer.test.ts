@@ -51,6 +51,23 @@ describe('LogGroupWriter', () => {
     );
   });
 
+  it('writes a one-content log held as a string (addTextLog) as addLog writes its UTF-8 bytes', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 300 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), text, text, fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined })), { maxLength: 20 }), (logs) => {
+        const a = new LogGroupWriter();
+        const b = new LogGroupWriter();
+        for (const [time, key, value, ns] of logs) {
+          a.addTextLog(time, key, value, ns);
+          b.addLog(time, key, Buffer.from(value, 'utf8'), ns);
+        }
+        assert.equal(a.estimatedBytes, b.estimatedBytes);
+        assert.deepEqual(a.finish({ topic: 't' }), b.finish({ topic: 't' }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('reports iLogtail’s size estimate of what it wrote (M5)', () => {
     fc.assert(
       fc.property(group, (lg) => {

@@ -1,0 +1,119 @@
+/**
+ * {@link GroupBuilder}'s packing for inputs that ship text lines, written straight into
+ * LogGroup protobuf bytes (`LogGroupWriter`) instead of `Log` objects that the flusher would
+ * then validate and encode: the hot path of input_file. Same rules, same bytes: one stream
+ * per source, at most `maxLogsPerGroup` logs and `maxBytesPerGroup` estimated bytes (iLogtail's
+ * estimate, counted as GroupBuffer counts it: topic, tags and the `__pack_id__` reserve, then
+ * each log), each group tagged with its source's tags then `__pack_id__`, whose sequence runs
+ * on across rounds; a group is `encodeLogGroup` of the LogGroup GroupBuilder would have made.
+ *
+ * A finished group is a {@link LineGroup}: its bytes, its log count, and (for code that wants
+ * the objects, such as a test's watching flusher) a `logGroup` decoded on demand.
+ */
+import { hostname } from 'node:os';
+import { PackIdSequence, packIdPrefix, type ResolvedAggregatorOptions } from '../aggregators/default-aggregator.ts';
+import { decodeLogGroup, type LogGroup, LogGroupWriter, type LogTag } from '../model/index.ts';
+import { FIELD_OVERHEAD_BYTES, LOG_OVERHEAD_BYTES } from '../model/size.ts';
+
+/** One finished group: what `DurableFlusher.appendDurable` takes, already encoded. */
+export class LineGroup {
+  readonly project: string;
+  readonly logstore: string;
+  readonly configName: string;
+  /** The LogGroup's protobuf bytes (appended to the WAL as they are). */
+  readonly payload: Buffer;
+  readonly logs: number;
+
+  constructor(project: string, logstore: string, configName: string, payload: Buffer, logs: number) {
+    this.project = project;
+    this.logstore = logstore;
+    this.configName = configName;
+    this.payload = payload;
+    this.logs = logs;
+  }
+
+  /** The group as objects, decoded from {@link payload} on each access (not on the hot path). */
+  get logGroup(): LogGroup {
+    return decodeLogGroup(this.payload);
+  }
+}
+
+interface Stream {
+  readonly writer: LogGroupWriter;
+  readonly tags: readonly LogTag[];
+  readonly pack: PackIdSequence | undefined;
+  /** Estimated bytes of an empty group: topic, tags, the pack id's reserve. */
+  readonly overhead: number;
+}
+
+const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
+
+export class LineGroupBuilder {
+  readonly #limits: ResolvedAggregatorOptions;
+  readonly #configName: string;
+  readonly #startTime = Date.now();
+  readonly #project: string;
+  readonly #logstore: string;
+  readonly #streams = new Map<string, Stream>();
+  #out: LineGroup[] = [];
+  readonly #keyBytes = new Map<string, number>();
+
+  constructor(limits: ResolvedAggregatorOptions, ctx: { readonly configName: string; readonly project: string; readonly logstore: string }) {
+    this.#limits = limits;
+    this.#configName = ctx.configName;
+    this.#project = ctx.project;
+    this.#logstore = ctx.logstore;
+  }
+
+  /**
+   * Adds one line as a log of one content (`key` = `text`), `time` now (seconds, and the
+   * milliseconds as `Time_ns` unless 0), to the stream `source` (created with `tags`).
+   */
+  addLine(key: string, text: string, nowMs: number, source = '', tags: readonly LogTag[] = []): void {
+    let stream = this.#streams.get(source);
+    if (stream === undefined) {
+      const pack = this.#limits.packId
+        ? new PackIdSequence(packIdPrefix(this.#configName, this.#limits.hostname ?? hostname(), this.#startTime, source))
+        : undefined;
+      let overhead = (this.#limits.topic === undefined ? 0 : FIELD_OVERHEAD_BYTES + byteLength(this.#limits.topic)) + (pack?.reserveBytes ?? 0);
+      for (const t of tags) overhead += FIELD_OVERHEAD_BYTES + byteLength(t.key) + byteLength(t.value);
+      stream = { writer: new LogGroupWriter(), tags, pack, overhead };
+      this.#streams.set(source, stream);
+    }
+    let keyBytes = this.#keyBytes.get(key);
+    if (keyBytes === undefined) {
+      keyBytes = byteLength(key);
+      this.#keyBytes.set(key, keyBytes);
+    }
+    const size = LOG_OVERHEAD_BYTES + FIELD_OVERHEAD_BYTES + keyBytes + byteLength(text);
+    const w = stream.writer;
+    // GroupBuffer.needsNewGroup: a full group (logs or estimated bytes) is finished first; an
+    // empty group takes any log.
+    if (w.logs > 0 && (w.logs >= this.#limits.maxLogsPerGroup || stream.overhead + w.estimatedBytes + size > this.#limits.maxBytesPerGroup)) {
+      this.#finish(stream);
+    }
+    const seconds = Math.floor(nowMs / 1000);
+    const ns = (nowMs % 1000) * 1_000_000;
+    w.addTextLog(seconds, key, text, ns === 0 ? undefined : ns);
+  }
+
+  /** Every group of the round (full ones in the order they filled, then each stream's last); empties the builder. */
+  build(): LineGroup[] {
+    for (const stream of this.#streams.values()) if (stream.writer.logs > 0) this.#finish(stream);
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+
+  /** Forgets a stream (a file that was closed); its pack-id sequence ends. */
+  forget(source: string): void {
+    this.#streams.delete(source);
+  }
+
+  #finish(stream: Stream): void {
+    const logTags = stream.pack === undefined ? stream.tags : [...stream.tags, stream.pack.tag(stream.pack.next++)];
+    const logs = stream.writer.logs;
+    const header = this.#limits.topic === undefined ? { logTags } : { topic: this.#limits.topic, logTags };
+    this.#out.push(new LineGroup(this.#project, this.#logstore, this.#configName, stream.writer.finish(header), logs));
+  }
+}
