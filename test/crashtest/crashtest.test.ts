@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { runCrashtest } from '../../src/crashtest/crashtest.ts';
 import { cli } from '../cli/cli-process.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
+import { skipOrFail } from '../helpers/servers/binary.ts';
 
 const SOAK = process.env.WALSHIP_SOAK === '1';
 
@@ -100,7 +101,7 @@ describe('walship crashtest', () => {
       assert.ok(s !== undefined, JSON.stringify(report.scenarios));
       t.diagnostic(`${name}: ${((performance.now() - started) / 1000).toFixed(1)} s; ${s.skipped === undefined ? `${s.passed ? 'passed' : 'FAILED'}, lost ${s.lost}` : `skipped: ${s.skipped}`}`);
       if (s.skipped !== undefined) {
-        t.skip(s.skipped);
+        skipOrFail(t, s.skipped);
         return;
       }
       assert.equal(s.passed, true, failedChecks(s));

@@ -21,6 +21,7 @@ import { fileDestination, readNdjsonFiles } from '../conformance/destinations/fi
 import { deliveryBatch, deliveryRecord, makeGroup } from '../conformance/records.ts';
 import { captureLogger } from '../helpers/capture-logger.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
+import { skipOrFail } from '../helpers/servers/binary.ts';
 
 const quiet = captureLogger('error').logger;
 
@@ -243,7 +244,7 @@ describe('file sink', () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
     } catch {
       rmSync(mnt, { recursive: true, force: true });
-      return t.skip('cannot mount a small tmpfs here (needs root and mount rights)');
+      return skipOrFail(t, 'cannot mount a small tmpfs here (needs root and mount rights)');
     }
     const path = join(mnt, 'out.ndjson');
     const client = createFileClient({ path, logger: quiet });

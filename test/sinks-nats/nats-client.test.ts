@@ -25,7 +25,7 @@ import { planSink } from '../../src/sinks/registry.ts';
 import '../../src/sinks/builtin.ts';
 import { deliveryBatch, deliveryRecord, makeGroup } from '../conformance/records.ts';
 import { captureLogger } from '../helpers/capture-logger.ts';
-import { skipUnless, freePort } from '../helpers/servers/binary.ts';
+import { freePort, skipOrFail, skipUnless } from '../helpers/servers/binary.ts';
 import { adminConnection, type NatsServer, readStream, startNatsServer } from '../helpers/servers/nats.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 import { assertExactlyOnce, delivered, pending, records, rejection, streamContents, waitFor } from './fixtures.ts';
@@ -416,7 +416,7 @@ describe('NATS sink authentication and TLS', { skip: skipUnless('nats-server'), 
     try {
       execFileSync('openssl', ['version'], { stdio: 'ignore' });
     } catch {
-      return t.skip('openssl is not installed');
+      return skipOrFail(t, 'openssl is not installed (apt-get install -y openssl)');
     }
     const dir = tempDir('walship-nats-tls');
     const certFile = join(dir, 'cert.pem');

@@ -49,3 +49,12 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Skips the running test for a missing capability (a binary, mount rights), naming it; under
+ * `CI=true`, where `.ci/run` provides everything, the same condition fails the test instead.
+ */
+export function skipOrFail(t: { skip(message?: string): void }, reason: string): void {
+  if (process.env.CI === 'true') throw new Error(`${reason}; CI=true requires it`);
+  t.skip(reason);
+}
