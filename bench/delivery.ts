@@ -70,29 +70,29 @@ import type { AddressInfo } from 'node:net';
 import { copyFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
 import { GiB, KiB, MiB } from '../src/config/defaults.ts';
 import { DeliveryManager, LoadBalancerMode, makeClients } from '../src/delivery/index.ts';
 import { startReceiver } from '../src/receiver/index.ts';
 import { createHttpClient } from '../src/sinks/http/index.ts';
 import { WriteAheadLog } from '../src/wal/index.ts';
-import { type Child, type ChildMessage, forkTs, killAllChildren, sendToParent } from './lib/child.ts';
+import { flag } from './lib/args.ts';
+import { type Child, type ChildMessage, forkTs, sendToParent, waitForMessage } from './lib/child.ts';
 import { type Backlog, buildBacklog as buildGroupBacklog, type GroupPool, makeGroupPool } from './lib/groups.ts';
 import { machineBusy, machineCpu, type MemoryPeaks, MemorySampler, procMemorySync, threadCpuMs } from './lib/proc.ts';
-import { machineInfo, writeResults } from './lib/results.ts';
+import type { ReceiverReport } from './lib/receiver-report.ts';
+import { machineInfo, srcStatus, writeResults } from './lib/results.ts';
+import { Sections } from './lib/sections.ts';
+import { startBenchSession } from './lib/session.ts';
 import { type Cell, fixed, int, mb, printTable, sizeLabel } from './lib/table.ts';
-import { copyDir, removeDir, TempRoot } from './lib/temp.ts';
+import { printTargets, type Target, target } from './lib/targets.ts';
+import { copyDir, removeDir, type TempRoot } from './lib/temp.ts';
 import { median, now, sleep, timed } from './lib/timing.ts';
+import { captureWarnings } from './lib/warnings.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '..');
 
 // ── Command line ──────────────────────────────────────────────────────────────────────
-
-function flag(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
-}
 
 const QUICK = process.argv.includes('--quick');
 const CPU_PROF = process.argv.includes('--cpu-prof');
@@ -144,17 +144,8 @@ const MAX_BYTES = 4 * GiB;
  * What walship logs at warn or above is collected (and counted in the JSON), not printed
  * between the tables. In a child process the first few lines travel back to the parent.
  */
-const warnings: string[] = [];
-let warningCount = 0;
-const LOGGER: Logger = pino(
-  { level: 'warn' },
-  {
-    write: (line: string) => {
-      warningCount++;
-      if (warnings.length < 20) warnings.push(line.trim());
-    },
-  },
-);
+const WARNINGS = captureWarnings();
+const LOGGER = WARNINGS.logger;
 
 const rate = (units: number, ms: number) => (ms > 0 ? units / (ms / 1000) : Number.NaN);
 
@@ -246,7 +237,7 @@ async function workerReceiver(): Promise<void> {
         cpuMs: (used.user + used.system) / 1000,
         elu: performance.eventLoopUtilization(elu).utilization,
         memory: procMemorySync('self'),
-        warnings: warningCount,
+        warnings: WARNINGS.count(),
       });
     } else if (m.type === 'close') {
       void close().then(() => process.exit(0));
@@ -296,17 +287,6 @@ interface DrainReport {
   readonly memoryAtEnd: ReturnType<typeof procMemorySync>;
   readonly warnings: number;
   readonly firstWarnings: string[];
-}
-
-function waitForMessage(type: string): Promise<ChildMessage> {
-  return new Promise((resolve) => {
-    const on = (m: ChildMessage) => {
-      if (m.type !== type) return;
-      process.off('message', on);
-      resolve(m);
-    };
-    process.on('message', on);
-  });
 }
 
 async function workerDrain(): Promise<void> {
@@ -428,30 +408,14 @@ async function workerDrain(): Promise<void> {
     abortListeners,
     ...(delivery === undefined ? {} : { delivery }),
     memoryAtEnd: procMemorySync('self'),
-    warnings: warningCount,
-    firstWarnings: warnings.slice(0, 5),
+    warnings: WARNINGS.count(),
+    firstWarnings: WARNINGS.warnings.slice(0, 5),
   };
   await sendToParent({ type: 'done', report });
   process.exit(0);
 }
 
 // ── Parent: one drain, measured ───────────────────────────────────────────────────────
-
-interface ReceiverReport {
-  readonly stats: {
-    readonly requests: number;
-    readonly acceptedRequests: number;
-    readonly duplicateRequests: number;
-    readonly invalidRequests: number;
-    readonly logs: number;
-    readonly duplicateLogs: number;
-    readonly bytes: number;
-    readonly faults: Readonly<Record<string, number>>;
-  };
-  readonly wallMs: number;
-  readonly cpuMs: number;
-  readonly elu: number;
-}
 
 interface DrainRun {
   readonly label: string;
@@ -965,28 +929,6 @@ function printFaults(f: FaultResult): void {
 
 // ── Targets ───────────────────────────────────────────────────────────────────────────
 
-interface Target {
-  readonly name: string;
-  readonly measured: number | undefined;
-  readonly unit: string;
-  readonly op: '>=' | '<=' | '==';
-  readonly target: number;
-  readonly context: string;
-  readonly pass: boolean | undefined;
-}
-
-function target(name: string, measured: number | undefined, op: Target['op'], goal: number, unit: string, context = ''): Target {
-  const pass =
-    measured === undefined || !Number.isFinite(measured)
-      ? undefined
-      : op === '>='
-        ? measured >= goal
-        : op === '<='
-          ? measured <= goal
-          : measured === goal;
-  return { name, measured, unit, op, target: goal, context, pass };
-}
-
 function evaluateTargets(
   throughput: ThroughputResults | undefined,
   memory: readonly MemoryCase[] | undefined,
@@ -1039,61 +981,21 @@ function evaluateTargets(
   return out;
 }
 
-function printTargets(targets: readonly Target[]): void {
-  printTable(
-    'Targets',
-    ['target', 'measured', 'goal', 'result', 'context'],
-    targets.map((t) => [
-      t.name,
-      `${t.unit === 'logs' ? int(t.measured) : fixed(t.measured, 2)} ${t.unit}`,
-      `${t.op} ${t.target} ${t.unit}`,
-      t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : 'MISS',
-      t.context,
-    ]),
-  );
-}
-
 // ── Main ──────────────────────────────────────────────────────────────────────────────
 
-/** `git <args>` in the repository, lines of its output (what src/ looked like when measured). */
-function git(args: string[]): string[] | undefined {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-      .split('\n')
-      .filter((l) => l !== '');
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<number> {
-  const tmp = TempRoot.create('walship-bench-delivery-');
-  const cleanup = () => {
-    killAllChildren();
-    tmp.removeSync();
-  };
-  process.once('exit', cleanup);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanup();
-      process.exit(130);
-    });
-  }
-
-  const startedAt = new Date();
-  const machine = machineInfo(ROOT);
-  console.log(
-    `walship delivery benchmark${QUICK ? ' (--quick)' : ''}: ${machine.cpuCount} × ${machine.cpuModel}, ` +
-      `${fixed(machine.totalMemBytes / GiB, 1)} GiB, node ${machine.node}, commit ${machine.git.commit?.slice(0, 10)}` +
-      `${machine.git.srcDirty ? ' (src dirty)' : ''}, load ${machine.loadavg.map((l) => l.toFixed(2)).join(' ')}, tmp ${tmp.path}`,
-  );
+  const { tmp, machine, startedAt } = startBenchSession({
+    name: 'delivery',
+    tmpPrefix: 'walship-bench-delivery-',
+    quick: QUICK,
+    root: ROOT,
+  });
   console.log(
     `delivery: LoadBalancerMode over ${CONFIG.delivery.workersPerHost} HttpClients on one loopback receiver (own process); ` +
       `sls batch ${CONFIG.delivery.batchMaxRecords.sls} (lz4), ndjson batch ${CONFIG.delivery.batchMaxRecords.ndjson}; other options default`,
   );
 
-  const errors: Array<{ section: string; error: string }> = [];
-  const timings: Record<string, number> = {};
+  const sections = new Sections(() => writeResults(OUT, snapshot(false)));
   let pool: { groups: number; meanBytes: number; meanLogs: number; ms: number } | undefined;
   const backlogs: Backlog[] = [];
   let throughput: ThroughputResults | undefined;
@@ -1110,33 +1012,21 @@ async function main(): Promise<number> {
     machine,
     loadavgAtEnd: finished ? machineInfo(ROOT).loadavg : undefined,
     config: CONFIG,
-    sectionSeconds: timings,
+    sectionSeconds: sections.seconds,
     pool,
     backlogs: backlogs.map(strip),
     throughput,
     memory,
     faults,
     targets: evaluateTargets(throughput, memory, faults),
-    srcStatus: git(['status', '--porcelain', '--', 'src']),
-    parentWarnings: { count: warningCount, first: warnings.slice(0, 5) },
-    errors,
+    srcStatus: srcStatus(ROOT),
+    parentWarnings: { count: WARNINGS.count(), first: WARNINGS.warnings.slice(0, 5) },
+    errors: sections.errors,
   });
-
-  async function section(name: string, run: () => Promise<void>): Promise<void> {
-    const started = now();
-    try {
-      await run();
-    } catch (err) {
-      console.error(`section ${name} failed:`, err);
-      errors.push({ section: name, error: String((err as Error)?.stack ?? err) });
-    }
-    timings[name] = (now() - started) / 1000;
-    await writeResults(OUT, snapshot(false));
-  }
 
   let big: Backlog | undefined;
   let small: Backlog | undefined;
-  await section('build', async () => {
+  await sections.run('build', async () => {
     progress(`generating ${CONFIG.groups.pool} distinct LogGroups`);
     const made = await timed(async () => makeGroupPool(CONFIG.groups.pool, CONFIG.groups.targetBytes, CONFIG.groups.seed));
     const groups = made.value;
@@ -1176,20 +1066,20 @@ async function main(): Promise<number> {
   }
   const bigBacklog = big;
   if (ONLY.includes('throughput')) {
-    await section('throughput', async () => {
+    await sections.run('throughput', async () => {
       throughput = await benchThroughput(tmp, bigBacklog);
       printThroughput(throughput, bigBacklog);
     });
   }
   if (ONLY.includes('memory') && small !== undefined) {
     const smallBacklog = small;
-    await section('memory', async () => {
+    await sections.run('memory', async () => {
       memory = await benchMemory(tmp, smallBacklog, bigBacklog, throughput);
       printMemory(memory);
     });
   }
   if (ONLY.includes('faults')) {
-    await section('faults', async () => {
+    await sections.run('faults', async () => {
       faults = await benchFaults(tmp, bigBacklog, throughput);
       printFaults(faults);
     });
@@ -1202,12 +1092,12 @@ async function main(): Promise<number> {
     ...(memory?.flatMap((c) => [c.small]) ?? []),
     ...(faults === undefined ? [] : [faults.run]),
   ].reduce((a, r) => a + r.report.warnings, 0);
-  if (childWarnings + warningCount > 0) {
-    console.log(`\nwalship logged ${childWarnings + warningCount} line(s) at warn or above (first lines in the JSON)`);
+  if (childWarnings + WARNINGS.count() > 0) {
+    console.log(`\nwalship logged ${childWarnings + WARNINGS.count()} line(s) at warn or above (first lines in the JSON)`);
   }
-  console.log(`\nsections (s): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+  console.log(`\nsections (s): ${Object.entries(sections.seconds).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   console.log(`results: ${await writeResults(OUT, result)}`);
-  return errors.length > 0 ? 1 : 0;
+  return sections.errors.length > 0 ? 1 : 0;
 }
 
 const worker = flag('worker');

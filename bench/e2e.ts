@@ -67,12 +67,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SeqReceiver, writeSeqInput } from '../src/crashtest/index.ts';
-import { type ChildMessage, forkTs, killAllChildren, sendToParent } from './lib/child.ts';
+import { flag } from './lib/args.ts';
+import { type ChildMessage, forkTs, sendToParent } from './lib/child.ts';
 import { MemorySource } from './lib/memory-source.ts';
 import { MemorySampler, type MemoryPeaks, procMemorySync, threadCpuMs } from './lib/proc.ts';
-import { machineInfo, writeResults } from './lib/results.ts';
+import { writeResults } from './lib/results.ts';
+import { startBenchSession } from './lib/session.ts';
 import { fixed, int, mb, printTable } from './lib/table.ts';
-import { TempRoot } from './lib/temp.ts';
+import { meets, printTargets, type TargetOp } from './lib/targets.ts';
+import type { TempRoot } from './lib/temp.ts';
 import { now, sleep } from './lib/timing.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -80,11 +83,6 @@ const ROOT = resolve(dirname(SELF), '..');
 const DIST = join(ROOT, 'dist');
 
 // ── Command line ──────────────────────────────────────────────────────────────────────
-
-function flag(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
-}
 
 const QUICK = process.argv.includes('--quick');
 const CPU_PROF = process.argv.includes('--cpu-prof');
@@ -524,20 +522,19 @@ function runRow(r: RunResult, runs: RunResult[]): (string | number | undefined)[
 
 // ── Targets ───────────────────────────────────────────────────────────────────────────
 
+/** As ./lib/targets.ts's, but the goal is named `goal` in e2e.json. */
 interface Target {
   readonly name: string;
   readonly measured: number | undefined;
   readonly unit: string;
-  readonly op: '>=' | '<=' | '==';
+  readonly op: TargetOp;
   readonly goal: number;
   readonly pass: boolean | undefined;
   readonly context: string;
 }
 
-function target(name: string, measured: number | undefined, op: Target['op'], goal: number, unit: string, context = ''): Target {
-  const pass =
-    measured === undefined || !Number.isFinite(measured) ? undefined : op === '>=' ? measured >= goal : op === '<=' ? measured <= goal : measured === goal;
-  return { name, measured, unit, op, goal, pass, context };
+function target(name: string, measured: number | undefined, op: TargetOp, goal: number, unit: string, context = ''): Target {
+  return { name, measured, unit, op, goal, pass: meets(measured, op, goal), context };
 }
 
 function evaluateTargets(runs: RunResult[]): Target[] {
@@ -586,20 +583,6 @@ function evaluateTargets(runs: RunResult[]): Target[] {
     out.push(target('duplicates after receiver dedup, every WAL run', lossy.reduce((a, r) => a + r.duplicatesAfterDedup, 0), '==', 0, 'lines', `before dedup: ${int(lossy.reduce((a, r) => a + r.duplicatesBeforeDedup, 0))}`));
   }
   return out;
-}
-
-function printTargets(targets: readonly Target[]): void {
-  printTable(
-    'Targets',
-    ['target', 'measured', 'goal', 'result', 'context'],
-    targets.map((t) => [
-      t.name,
-      `${t.unit === 'rec/s' || t.unit === 'lines' ? int(t.measured) : fixed(t.measured, 2)} ${t.unit}`,
-      `${t.op} ${t.goal} ${t.unit}`,
-      t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : 'MISS',
-      t.context,
-    ]),
-  );
 }
 
 // ── The chart ─────────────────────────────────────────────────────────────────────────
@@ -675,25 +658,14 @@ function ensureBuilt(): void {
 }
 
 async function main(): Promise<number> {
-  const tmp = TempRoot.create('walship-bench-e2e-');
-  const cleanup = () => {
-    killAllChildren();
-    tmp.removeSync();
-  };
-  process.once('exit', cleanup);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanup();
-      process.exit(130);
-    });
-  }
   if (!USE_TSX && !NO_BUILD) ensureBuilt();
-  const startedAt = new Date();
-  const machine = machineInfo(ROOT);
-  console.log(
-    `walship end-to-end benchmark${QUICK ? ' (--quick)' : ''}: ${machine.cpuCount} × ${machine.cpuModel}, node ${machine.node}, ` +
-      `commit ${machine.git.commit?.slice(0, 10)}${machine.git.srcDirty ? ' (src dirty)' : ''}, load ${machine.loadavg.map((l) => l.toFixed(2)).join(' ')}`,
-  );
+  const { tmp, machine, startedAt } = startBenchSession({
+    name: 'end-to-end',
+    tmpPrefix: 'walship-bench-e2e-',
+    quick: QUICK,
+    root: ROOT,
+    brief: true,
+  });
   console.log(
     `input_file → aggregator_default → WAL → flusher_http ndjson → SeqReceiver (own process); ${int(CONFIG.lines)} lines of ${CONFIG.lineBytes} B; ` +
       `walship from ${USE_TSX ? 'src/ through tsx' : 'dist/ (built JS)'}; defaults otherwise`,
@@ -758,7 +730,7 @@ async function main(): Promise<number> {
     );
   }
   const result = snapshot(true);
-  printTargets(result.targets);
+  printTargets(result.targets.map(({ goal, ...t }) => ({ ...t, target: goal })));
   console.log(`\nresults: ${await writeResults(OUT, result)}`);
   const svg = OUT.replace(/\.json$/, '.svg');
   await writeFile(svg, chartSvg(runs, `walship end to end: ${int(CONFIG.lines)} lines, ${machine.cpuCount} cores (${startedAt.toISOString().slice(0, 10)})`));

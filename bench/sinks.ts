@@ -72,30 +72,28 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { type NatsConnection, nanos } from 'nats';
-import { pino, type Logger } from 'pino';
 import { DEFAULT_BATCH_MAX_RECORDS, DEFAULT_NATS_BATCH_MAX_RECORDS, DEFAULT_NATS_DUPLICATE_WINDOW_MS, GiB, KiB, MiB } from '../src/config/defaults.ts';
 import { createFlusher } from '../src/flusher/index.ts';
 import type { SinkConfig } from '../src/sinks/registry.ts';
 import { adminConnection, NatsCluster, startNatsServer, waitForStream } from '../test/helpers/servers/nats.ts';
 import { startRedisServer } from '../test/helpers/servers/redis.ts';
-import { Child, type ChildMessage, forkTs, killAllChildren, sendToParent } from './lib/child.ts';
+import { flag } from './lib/args.ts';
+import { Child, forkTs, sendToParent, waitForMessage } from './lib/child.ts';
 import { type Backlog, buildBacklog, makeGroupPool, poolStats } from './lib/groups.ts';
 import { type MemoryPeaks, MemorySampler, procMemorySync } from './lib/proc.ts';
-import { machineInfo, writeResults } from './lib/results.ts';
+import type { ReceiverReport } from './lib/receiver-report.ts';
+import { machineInfo, srcStatus, writeResults } from './lib/results.ts';
+import { startBenchSession } from './lib/session.ts';
 import { type Cell, fixed, int, mb, printTable, sizeLabel } from './lib/table.ts';
-import { copyDir, removeDir, TempRoot } from './lib/temp.ts';
+import { copyDir, removeDir, type TempRoot } from './lib/temp.ts';
 import { median, now, sleep, timed } from './lib/timing.ts';
+import { captureWarnings } from './lib/warnings.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '..');
 const DELIVERY_BENCH = join(ROOT, 'bench/delivery.ts');
 
 // ── Command line ──────────────────────────────────────────────────────────────────────
-
-function flag(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
-}
 
 function numberFlag(name: string, fallback: number): number {
   const raw = flag(name);
@@ -149,33 +147,13 @@ const OUT = resolve(ROOT, flag('out') ?? 'bench/results/sinks.json');
 // ── Shared pieces ─────────────────────────────────────────────────────────────────────
 
 /** What walship logs at warn or above is counted (and kept for the JSON), not printed. */
-const warnings: string[] = [];
-let warningCount = 0;
-const LOGGER: Logger = pino(
-  { level: 'warn' },
-  {
-    write: (line: string) => {
-      warningCount++;
-      if (warnings.length < 20) warnings.push(line.trim());
-    },
-  },
-);
+const WARNINGS = captureWarnings();
+const LOGGER = WARNINGS.logger;
 
 const rate = (units: number, ms: number) => (ms > 0 ? units / (ms / 1000) : Number.NaN);
 
 function progress(message: string): void {
   process.stderr.write(`  … ${message}\n`);
-}
-
-function waitForMessage(type: string): Promise<ChildMessage> {
-  return new Promise((resolve) => {
-    const on = (m: ChildMessage) => {
-      if (m.type !== type) return;
-      process.off('message', on);
-      resolve(m);
-    };
-    process.on('message', on);
-  });
 }
 
 // ── Worker: one drain through createFlusher ───────────────────────────────────────────
@@ -271,8 +249,8 @@ async function workerDrain(): Promise<void> {
       failures: d?.failures ?? {},
     },
     memoryAtEnd: procMemorySync('self'),
-    warnings: warningCount,
-    firstWarnings: warnings.slice(0, 5),
+    warnings: WARNINGS.count(),
+    firstWarnings: WARNINGS.warnings.slice(0, 5),
   };
   await sendToParent({ type: 'done', report });
   process.exit(0);
@@ -411,27 +389,14 @@ function pidCpu(pids: readonly number[]): Pick<Destination, 'mark' | 'cpuSinceMa
   };
 }
 
-interface ReceiverStatsMessage {
-  readonly stats: {
-    readonly requests: number;
-    readonly acceptedRequests: number;
-    readonly duplicateRequests: number;
-    readonly invalidRequests: number;
-    readonly logs: number;
-    readonly duplicateLogs: number;
-    readonly bytes: number;
-  };
-  readonly cpuMs: number;
-}
-
 async function httpDestination(): Promise<Destination> {
   // The delivery benchmark's receiver worker: startReceiver({ keepLogs: false }) in its own process.
   const receiver = forkTs(DELIVERY_BENCH, ['--worker=receiver', '--sink=receiver', '--fail=0', '--seed=1'], ROOT);
   const url = (await receiver.message('ready', 60_000)).url as string;
-  let report: ReceiverStatsMessage | undefined;
-  const stats = async (): Promise<ReceiverStatsMessage> => {
+  let report: ReceiverReport | undefined;
+  const stats = async (): Promise<ReceiverReport> => {
     await receiver.send({ type: 'stats' });
-    report = (await receiver.message('stats', 60_000)) as unknown as ReceiverStatsMessage;
+    report = (await receiver.message('stats', 60_000)) as unknown as ReceiverReport;
     return report;
   };
   return {
@@ -864,39 +829,15 @@ function compareCluster(summary: readonly SinkSummary[]): ClusterComparison | un
 
 // ── Main ──────────────────────────────────────────────────────────────────────────────
 
-function git(args: string[]): string[] | undefined {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-      .split('\n')
-      .filter((l) => l !== '');
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<number> {
   const only = onlyFlag();
-  const tmp = TempRoot.create('walship-bench-sinks-');
-  const cleanup = () => {
-    killAllChildren();
-    tmp.removeSync();
-  };
-  process.once('exit', cleanup);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanup();
-      process.exit(130);
-    });
-  }
-
-  const startedAt = new Date();
-  const machine = machineInfo(ROOT);
+  const { tmp, machine, startedAt } = startBenchSession({
+    name: 'sink',
+    tmpPrefix: 'walship-bench-sinks-',
+    quick: QUICK,
+    root: ROOT,
+  });
   const servers = { natsServer: binaryVersion('nats-server'), redisServer: binaryVersion('redis-server') };
-  console.log(
-    `walship sink benchmark${QUICK ? ' (--quick)' : ''}: ${machine.cpuCount} × ${machine.cpuModel}, ` +
-      `${fixed(machine.totalMemBytes / GiB, 1)} GiB, node ${machine.node}, commit ${machine.git.commit?.slice(0, 10)}` +
-      `${machine.git.srcDirty ? ' (src dirty)' : ''}, load ${machine.loadavg.map((l) => l.toFixed(2)).join(' ')}, tmp ${tmp.path}`,
-  );
   console.log('each drain: createFlusher({ dir, sink }) in its own process, every option at its default (WAL quota 4 GiB); one fresh destination per drain');
 
   const errors: Array<{ sink: string; round: number; error: string }> = [];
@@ -922,8 +863,8 @@ async function main(): Promise<number> {
       runs,
       summary,
       natsClusterVsSingle: compareCluster(summary),
-      srcStatus: git(['status', '--porcelain', '--', 'src']),
-      parentWarnings: { count: warningCount, first: warnings.slice(0, 5) },
+      srcStatus: srcStatus(ROOT),
+      parentWarnings: { count: WARNINGS.count(), first: WARNINGS.warnings.slice(0, 5) },
       errors,
     };
   };
@@ -1006,8 +947,8 @@ async function main(): Promise<number> {
     console.log(`\n!!! VERIFICATION FAILED: ${r.sink} (round ${r.round}): ${verifiedCell(r)}; ${r.verification.detail}`);
   }
   const childWarnings = runs.reduce((a, r) => a + r.report.warnings, 0);
-  if (childWarnings + warningCount > 0) {
-    console.log(`\nwalship logged ${childWarnings + warningCount} line(s) at warn or above (first lines in the JSON)`);
+  if (childWarnings + WARNINGS.count() > 0) {
+    console.log(`\nwalship logged ${childWarnings + WARNINGS.count()} line(s) at warn or above (first lines in the JSON)`);
   }
   console.log(`\nresults: ${await writeResults(OUT, snapshot(true))}`);
   return errors.length > 0 || wrong.length > 0 ? 1 : 0;

@@ -40,21 +40,20 @@ import { ClassicLevel } from 'classic-level';
 import { pino, type Logger } from 'pino';
 import { GiB, KiB, MiB } from '../src/config/defaults.ts';
 import { resolveWalOptions, type SyncPolicy, WriteAheadLog } from '../src/wal/index.ts';
-import { forkTs, killAllChildren, sendToParent } from './lib/child.ts';
+import { flag } from './lib/args.ts';
+import { forkTs, sendToParent } from './lib/child.ts';
 import { machineInfo, writeResults } from './lib/results.ts';
+import { Sections } from './lib/sections.ts';
+import { startBenchSession } from './lib/session.ts';
 import { type Cell, fixed, int, mb, printTable, sizeLabel } from './lib/table.ts';
-import { dirBytes, removeDir, TempRoot } from './lib/temp.ts';
+import { printTargets, type Target, target } from './lib/targets.ts';
+import { dirBytes, removeDir, type TempRoot } from './lib/temp.ts';
 import { latencyPercentiles, median, now, sleep, summarize, timed } from './lib/timing.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '..');
 
 // ── Command line ──────────────────────────────────────────────────────────────────────
-
-function flag(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
-}
 
 const QUICK = process.argv.includes('--quick');
 const SECTIONS = ['append', 'open', 'drain'] as const;
@@ -833,22 +832,6 @@ function printDrain(results: readonly DrainResult[]): void {
 
 // ── Targets ───────────────────────────────────────────────────────────────────────────
 
-interface Target {
-  readonly name: string;
-  readonly measured: number | undefined;
-  readonly unit: string;
-  readonly op: '>=' | '<=';
-  readonly target: number;
-  readonly context: string;
-  readonly pass: boolean | undefined;
-}
-
-function target(name: string, measured: number | undefined, op: '>=' | '<=', goal: number, unit: string, context = ''): Target {
-  const pass =
-    measured === undefined || !Number.isFinite(measured) ? undefined : op === '>=' ? measured >= goal : measured <= goal;
-  return { name, measured, unit, op, target: goal, context, pass };
-}
-
 function evaluateTargets(
   appendResults: AppendResults | undefined,
   open: readonly OpenCase[] | undefined,
@@ -902,50 +885,22 @@ function evaluateTargets(
   return out;
 }
 
-function printTargets(targets: readonly Target[]): void {
-  printTable(
-    'Targets',
-    ['target', 'measured', 'goal', 'result', 'context'],
-    targets.map((t) => [
-      t.name,
-      `${fixed(t.measured, t.unit === 'ms' || t.unit === 'MB/s' ? 1 : 2)} ${t.unit}`,
-      `${t.op} ${t.target} ${t.unit}`,
-      t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : 'MISS',
-      t.context,
-    ]),
-  );
-}
-
 // ── Main ──────────────────────────────────────────────────────────────────────────────
 
 async function main(): Promise<number> {
-  const tmp = TempRoot.create('walship-bench-');
-  const cleanup = () => {
-    killAllChildren();
-    tmp.removeSync();
-  };
-  process.once('exit', cleanup);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanup();
-      process.exit(130);
-    });
-  }
-
-  const startedAt = new Date();
-  const machine = machineInfo(ROOT);
-  console.log(
-    `walship WAL benchmark${QUICK ? ' (--quick)' : ''}: ${machine.cpuCount} × ${machine.cpuModel}, ` +
-      `${fixed(machine.totalMemBytes / GiB, 1)} GiB, node ${machine.node}, classic-level ${machine.classicLevel}, ` +
-      `load ${machine.loadavg.map((l) => l.toFixed(2)).join(' ')}, tmp ${tmp.path}`,
-  );
+  const { tmp, machine, startedAt } = startBenchSession({
+    name: 'WAL',
+    tmpPrefix: 'walship-bench-',
+    quick: QUICK,
+    root: ROOT,
+    build: 'classic-level',
+  });
   console.log(`LevelDB options (as walship): ${JSON.stringify(LEVELDB)}`);
 
-  const errors: Array<{ section: string; error: string }> = [];
   let append: AppendResults | undefined;
   let open: OpenCase[] | undefined;
   let drain: DrainResult[] | undefined;
-  const timings: Record<string, number> = {};
+  const sections = new Sections(() => writeResults(OUT, snapshot(false)));
   const snapshot = (finished: boolean) => ({
     bench: 'wal',
     date: startedAt.toISOString(),
@@ -956,26 +911,17 @@ async function main(): Promise<number> {
     machine,
     loadavgAtEnd: finished ? machineInfo(ROOT).loadavg : undefined,
     config: { ...CONFIG, leveldb: LEVELDB },
-    sectionSeconds: timings,
+    sectionSeconds: sections.seconds,
     append,
     open,
     drain,
     targets: evaluateTargets(append, open, drain),
     walshipWarnings,
-    errors,
+    errors: sections.errors,
   });
 
   async function section(name: Section, run: () => Promise<void>): Promise<void> {
-    if (!ONLY.includes(name)) return;
-    const started = now();
-    try {
-      await run();
-    } catch (err) {
-      console.error(`section ${name} failed:`, err);
-      errors.push({ section: name, error: String((err as Error)?.stack ?? err) });
-    }
-    timings[name] = (now() - started) / 1000;
-    await writeResults(OUT, snapshot(false));
+    if (ONLY.includes(name)) await sections.run(name, run);
   }
 
   await section('append', async () => {
@@ -1004,9 +950,9 @@ async function main(): Promise<number> {
   if (walshipWarnings.length > 0) {
     console.log(`\nwalship logged ${walshipWarnings.length} warning(s); first: ${walshipWarnings[0]}`);
   }
-  console.log(`\nsections (s): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+  console.log(`\nsections (s): ${Object.entries(sections.seconds).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   console.log(`results: ${await writeResults(OUT, result)}`);
-  return errors.length > 0 ? 1 : 0;
+  return sections.errors.length > 0 ? 1 : 0;
 }
 
 const worker = flag('worker');

@@ -115,3 +115,15 @@ export function sendToParent(message: ChildMessage): Promise<void> {
     process.send(message, undefined, {}, (err) => (err ? reject(err) : resolve()));
   });
 }
+
+/** Child side: the next message of this type from the parent. */
+export function waitForMessage(type: string): Promise<ChildMessage> {
+  return new Promise((resolve) => {
+    const on = (m: ChildMessage) => {
+      if (m.type !== type) return;
+      process.off('message', on);
+      resolve(m);
+    };
+    process.on('message', on);
+  });
+}

@@ -26,12 +26,22 @@ export interface MachineInfo {
   readonly git: { readonly commit: string | undefined; readonly srcDirty: boolean | undefined };
 }
 
+/** The output of `git <args>` in `root`, or undefined when git fails. */
 function git(root: string, args: string[]): string | undefined {
   try {
-    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return undefined;
   }
+}
+
+const SRC_STATUS = ['status', '--porcelain', '--', 'src'];
+
+/** `git status --porcelain -- src`, a line an entry: what src/ looked like when measured. */
+export function srcStatus(root: string): string[] | undefined {
+  return git(root, SRC_STATUS)
+    ?.split('\n')
+    .filter((l) => l !== '');
 }
 
 function packageVersion(root: string, name: string): string | undefined {
@@ -45,7 +55,7 @@ function packageVersion(root: string, name: string): string | undefined {
 
 export function machineInfo(root: string): MachineInfo {
   const cpu = cpus();
-  const status = git(root, ['status', '--porcelain', '--', 'src']);
+  const status = git(root, SRC_STATUS)?.trim();
   return {
     hostname: hostname(),
     platform: platform(),
@@ -60,7 +70,7 @@ export function machineInfo(root: string): MachineInfo {
     v8: process.versions.v8,
     uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
     classicLevel: packageVersion(root, 'classic-level'),
-    git: { commit: git(root, ['rev-parse', 'HEAD']), srcDirty: status === undefined ? undefined : status.length > 0 },
+    git: { commit: git(root, ['rev-parse', 'HEAD'])?.trim(), srcDirty: status === undefined ? undefined : status.length > 0 },
   };
 }
 
