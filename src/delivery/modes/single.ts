@@ -9,7 +9,8 @@ import {
   resolveConnectionModeOptions,
 } from '../connection-mode.ts';
 import type { DeliveryBatch, DeliveryRecord, ProtocolClient } from '../protocol-client.ts';
-import { abortable, Endpoint } from './endpoint.ts';
+import { abortable } from '../abortable.ts';
+import { Endpoint } from './endpoint.ts';
 
 /**
  * One client. While it is disconnected, publishing blocks and reconnects with backoff (after

@@ -21,6 +21,7 @@ import type { Logger } from '../../logging/logger.ts';
 import { transcodeJsonBody } from '../http/json-transcode.ts';
 import { classifyNatsError } from './classify-error.ts';
 import { isPemText, type NatsSinkOptions, type ResolvedNatsSinkOptions, resolveNatsSinkOptions } from './nats-sink-options.ts';
+import { abortable as untilAborted } from '../../delivery/abortable.ts';
 
 /** The header JetStream deduplicates on: the record's idempotency key (D2). */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
@@ -454,19 +455,8 @@ function abortedError(name: string, signal: AbortSignal): DeliveryError {
  */
 function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, name: string): Promise<T> {
   if (signal === undefined) return p;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortedError(name, signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
+  return untilAborted(p, signal).catch((err: unknown) => {
+    throw signal.aborted && err === signal.reason ? abortedError(name, signal) : err;
   });
 }
 
