@@ -20,6 +20,7 @@ import { createHttpClient, type HttpClient, type HttpSinkOptions } from '../../s
 import { captureLogger } from '../helpers/capture-logger.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 import { expectedIds, makeBatch, makeRecords, sampleGroup } from '../sinks/http/fixtures.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const quiet = captureLogger('warn').logger;
 
@@ -36,16 +37,6 @@ async function withReceiver(
     await client.close();
     await receiver.close();
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DeliveryError, `expected a DeliveryError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
 }
 
 /** A raw POST; resolves with the status and body text, or with `'error'` when there was no answer. */

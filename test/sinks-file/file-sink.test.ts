@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DeliveryError } from '../../src/delivery/delivery-error.ts';
 import type { DeliveryRecord } from '../../src/delivery/protocol-client.ts';
 import { ErrorCodes, WalshipError } from '../../src/errors.ts';
 import { createFlusher } from '../../src/flusher/index.ts';
@@ -22,18 +21,9 @@ import { deliveryBatch, deliveryRecord, makeGroup } from '../conformance/records
 import { captureLogger } from '../helpers/capture-logger.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 import { skipOrFail } from '../helpers/servers/binary.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const quiet = captureLogger('error').logger;
-
-async function rejection(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DeliveryError, `expected a DeliveryError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 function seqsIn(path: string): string[] {
   return readNdjsonFiles(path).map((l) => l.contents.seq as string);

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { DeliveryError } from '../../src/delivery/delivery-error.ts';
 import type { DeliveryRecord } from '../../src/delivery/protocol-client.ts';
 import { ErrorCodes, WalshipError } from '../../src/errors.ts';
 import { createFlusher } from '../../src/flusher/index.ts';
@@ -28,19 +27,10 @@ import { captureLogger } from '../helpers/capture-logger.ts';
 import { skipUnless } from '../helpers/servers/binary.ts';
 import { type RedisServer, startRedisServer } from '../helpers/servers/redis.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const quiet = captureLogger('error').logger;
 const skip = skipUnless('redis-server');
-
-async function rejection(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DeliveryError, `expected a DeliveryError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

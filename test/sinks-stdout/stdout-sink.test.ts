@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { DeliveryError } from '../../src/delivery/delivery-error.ts';
 import type { LogGroup } from '../../src/model/index.ts';
 import { ErrorCodes, WalshipError } from '../../src/errors.ts';
 import { recordToJsonLogs } from '../../src/sinks/http/index.ts';
@@ -16,19 +15,10 @@ import { CollectingStream, stdoutDestination } from '../conformance/destinations
 import { deliveryBatch, deliveryRecord, makeGroup } from '../conformance/records.ts';
 import { captureLogger } from '../helpers/capture-logger.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const quiet = captureLogger('error').logger;
 const CHILD = new URL('./stdout-child.ts', import.meta.url).pathname;
-
-async function rejection(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DeliveryError, `expected a DeliveryError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** A slow reader: a tiny buffer, and each chunk is held until `release()`. */
 class HeldStream extends Writable {

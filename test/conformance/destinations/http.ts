@@ -12,6 +12,7 @@ import { captureLogger } from '../../helpers/capture-logger.ts';
 import { freePort } from '../../helpers/servers/binary.ts';
 import type { Destination } from '../destination.ts';
 import { deliveryRecord, makeGroup } from '../records.ts';
+import { killChild } from '../../helpers/kill-child.ts';
 
 const CHILD = new URL('./receiver-child.ts', import.meta.url).pathname;
 const TSX = import.meta.resolve('tsx');
@@ -41,10 +42,7 @@ export function httpDestination(): Destination {
   const kill = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
+    await killChild(proc);
   };
 
   return {

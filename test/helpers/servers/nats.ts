@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection, type StreamInfo } from 'nats';
 import { findBinary, freePort } from './binary.ts';
+import { killChild } from '../kill-child.ts';
 
 /** How long a server may take to become healthy. */
 const READY_TIMEOUT_MS = 30_000;
@@ -105,11 +106,8 @@ export class NatsServer {
 
   /** SIGKILL, and wait until the process is gone. */
   async kill(): Promise<void> {
-    const proc = this.#proc;
-    if (proc === undefined || !this.running) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
+    if (!this.running) return;
+    await killChild(this.#proc);
   }
 
   /** SIGKILL, then start again on the same ports and store. */

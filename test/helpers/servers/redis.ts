@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary, freePort } from './binary.ts';
+import { killChild } from '../kill-child.ts';
 
 export interface RedisServerOptions {
   /** `--appendonly yes --appendfsync always`: every acknowledged write is on disk. */
@@ -79,10 +80,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const kill = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
+    await killChild(proc);
   };
 
   const start = async (): Promise<void> => {

@@ -33,6 +33,7 @@ import {
   sampleGroup,
   selfSignedCert,
 } from './fixtures.ts';
+import { rejection } from '../../helpers/rejection.ts';
 
 const quiet = captureLogger('warn').logger;
 
@@ -50,16 +51,6 @@ async function withClient(
     await client.close();
     await receiver.close();
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DeliveryError, `expected a DeliveryError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
 }
 
 /** A port nothing listens on. */
