@@ -70,7 +70,7 @@ import { SeqReceiver, writeSeqInput } from '../src/crashtest/index.ts';
 import { flag } from './lib/args.ts';
 import { type ChildMessage, forkTs, sendToParent } from './lib/child.ts';
 import { MemorySource } from './lib/memory-source.ts';
-import { MemorySampler, type MemoryPeaks, procMemorySync, threadCpuMs } from './lib/proc.ts';
+import { MemorySampler, type MemoryPeaks, procMemorySync, threadCpuByName, threadCpuMs } from './lib/proc.ts';
 import { writeResults } from './lib/results.ts';
 import { startBenchSession } from './lib/session.ts';
 import { fixed, int, mb, printTable } from './lib/table.ts';
@@ -303,6 +303,8 @@ interface RunResult {
   readonly fromSpawnRecordsPerSec: number | undefined;
   readonly cpuMs: number | undefined;
   readonly mainThreadCpuMs: number | undefined;
+  /** CPU ms by thread name (see threadCpuByName). */
+  readonly threadsCpuMs: Record<string, number>;
   readonly memory: MemoryPeaks;
   readonly stopMs: number;
   readonly exitCode: number | null;
@@ -378,6 +380,7 @@ async function runOne(tmp: TempRoot, input: string, scenario: Scenario, pipeline
   let done: ReceiverReport | undefined;
   let cpuMs: number | undefined;
   let mainThreadCpuMs: number | undefined;
+  let threadsCpuMs: Record<string, number> = {};
   let memory: MemoryPeaks;
   try {
     if (down) {
@@ -400,6 +403,7 @@ async function runOne(tmp: TempRoot, input: string, scenario: Scenario, pipeline
     // Read before the SIGTERM: the graceful stop is timed apart.
     cpuMs = processCpuMs(pid);
     mainThreadCpuMs = threadCpuMs(pid, pid);
+    threadsCpuMs = threadCpuByName(pid);
     memory = sampler.stop();
   }
   const stopStart = now();
@@ -439,6 +443,7 @@ async function runOne(tmp: TempRoot, input: string, scenario: Scenario, pipeline
     fromSpawnRecordsPerSec: fromSpawnMs === undefined ? undefined : n / (fromSpawnMs / 1000),
     cpuMs,
     mainThreadCpuMs,
+    threadsCpuMs,
     memory,
     stopMs,
     exitCode: child.exitCode,
@@ -704,6 +709,18 @@ async function main(): Promise<number> {
     `Runs (${int(CONFIG.lines)} lines, ${mb(CONFIG.lines * CONFIG.lineBytes, 0)} MB; records/s from input start to the last record received)`,
     RUN_HEADERS,
     runs.map((r) => runRow(r, runs)),
+  );
+  const threadNames = [...new Set(runs.flatMap((r) => Object.keys(r.threadsCpuMs)))].sort((a, b) =>
+    a === 'main' ? -1 : b === 'main' ? 1 : a.localeCompare(b),
+  );
+  printTable(
+    'Where the walship process spent its CPU: seconds by thread (main = the JavaScript thread; libuv-worker = fs and LevelDB calls; V8 DefaultWorke = GC and compiler helpers; node = unnamed threads such as LevelDB compaction)',
+    ['run', ...threadNames, 'total'],
+    runs.map((r) => [
+      r.label,
+      ...threadNames.map((t) => fixed((r.threadsCpuMs[t] ?? 0) / 1000, 2)),
+      fixed((r.cpuMs ?? Number.NaN) / 1000, 2),
+    ]),
   );
   const backlogRuns = runs.filter((r) => r.backlog !== undefined);
   if (backlogRuns.length > 0) {

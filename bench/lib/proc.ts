@@ -4,7 +4,7 @@
  * the machine's CPU time (`/proc/stat`). Sampling another process from the outside costs it
  * nothing; every reader returns undefined once the process is gone (or off Linux).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /** Resident memory of a process, in bytes. */
@@ -170,6 +170,33 @@ export function threadCpuMs(pid: number | 'self', tid: number): number | undefin
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU ms of a process's threads, summed by thread name (`comm`): the main thread is
+ * `main`, the other threads keep their names (`libuv-worker`, `V8 DefaultWorke` for V8's
+ * GC and compiler helpers, `node` for threads that never named themselves, such as
+ * LevelDB's compaction thread). Threads that already exited are not counted.
+ */
+export function threadCpuByName(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let name: string;
+    try {
+      name = Number(tid) === pid ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const ms = threadCpuMs(pid, Number(tid));
+    if (ms !== undefined) out[name] = (out[name] ?? 0) + ms;
+  }
+  return out;
 }
 
 /** USER_HZ: 100 on every mainstream Linux build. */

@@ -62,6 +62,8 @@ interface TrackedFile {
   readonly key: string;
   path: string;
   streamKey: string;
+  /** The tags of its stream: the path. */
+  tags: LogTag[];
   readonly fh: FileHandle;
   fp: Fingerprint;
   readonly splitter: LineSplitter;
@@ -113,6 +115,11 @@ export class FileInput implements Input {
   #discoverSoon = false;
   #watcher: { close(): void } | undefined;
   #paused = false;
+  /** The time of this round's logs, and the lines a sink took in it. */
+  #roundNow = 0;
+  #roundRecords = 0;
+  /** The read buffer, reused by every read (the splitter keeps no reference to it). */
+  #readBuf: Buffer | undefined;
   #counters = { logs: 0, bytesRead: 0, appends: 0, pauses: 0, rotations: 0, truncations: 0, linesCut: 0 };
 
   constructor(config: FileInputConfig, ctx: InputContext) {
@@ -268,9 +275,19 @@ export class FileInput implements Input {
       key,
       path,
       streamKey: `${key}\u0000${path}`,
+      tags: [{ key: PATH_TAG_KEY, value: path }],
       fh,
       fp,
-      splitter: new LineSplitter({ maxLineBytes: this.options.maxLineBytes, startPattern: this.options.startPattern, offset: from }),
+      splitter: new LineSplitter({
+        maxLineBytes: this.options.maxLineBytes,
+        startPattern: this.options.startPattern,
+        offset: from,
+        // Plain lines (no multiline pattern) go straight from the read buffer into the group.
+        lineSink: (buf, start, end) => {
+          this.#builder.addUtf8Line(this.options.contentKey, buf, start, end, this.#roundNow, file.streamKey, file.tags);
+          this.#roundRecords++;
+        },
+      }),
       committed: expected === undefined ? -1 : offset,
       next: from,
       rotated: false,
@@ -353,6 +370,7 @@ export class FileInput implements Input {
           this.#builder.forget(f.streamKey);
           f.path = match.path;
           f.streamKey = `${f.key}\u0000${f.path}`;
+          f.tags = [{ key: PATH_TAG_KEY, value: f.path }];
           this.#stateDirty = true;
         }
         f.rotated = false;
@@ -370,8 +388,10 @@ export class FileInput implements Input {
   /** One round: read, split, append with the checkpoint. Returns whether bytes were read. */
   async #round(): Promise<boolean> {
     let readSomething = false;
-    let records = 0;
     const now = Date.now();
+    this.#roundNow = now;
+    this.#roundRecords = 0;
+    let records = 0;
     for (const f of this.#files.values()) {
       if (await this.#readFile(f, now)) readSomething = true;
       const s = f.splitter;
@@ -383,13 +403,13 @@ export class FileInput implements Input {
       }
       const taken = s.take();
       if (taken.records.length > 0) {
-        const tags: LogTag[] = [{ key: PATH_TAG_KEY, value: f.path }];
         const key = this.options.contentKey;
-        for (const r of taken.records) this.#builder.addLine(key, r.text, now, f.streamKey, tags);
+        for (const r of taken.records) this.#builder.addLine(key, r.text, now, f.streamKey, f.tags);
         records += taken.records.length;
       }
       f.next = taken.safeOffset;
     }
+    records += this.#roundRecords;
     let changed = this.#stateDirty || records > 0;
     for (const f of this.#files.values()) changed ||= f.next !== f.committed || f.closing;
     if (changed) await this.#commit(this.#builder.build(), false, records);
@@ -422,7 +442,8 @@ export class FileInput implements Input {
       return false;
     }
     const want = Math.min(this.options.readChunkBytes, size - at);
-    const buf = Buffer.allocUnsafe(want);
+    this.#readBuf ??= Buffer.allocUnsafe(this.options.readChunkBytes);
+    const buf = this.#readBuf;
     const { bytesRead } = await f.fh.read(buf, 0, want, at);
     if (bytesRead === 0) {
       f.atEofSince ??= now;

@@ -70,6 +70,25 @@ export class LineGroupBuilder {
    * milliseconds as `Time_ns` unless 0), to the stream `source` (created with `tags`).
    */
   addLine(key: string, text: string, nowMs: number, source = '', tags: readonly LogTag[] = []): void {
+    const w = this.#makeRoom(key, byteLength(text), source, tags);
+    const seconds = Math.floor(nowMs / 1000);
+    const ns = (nowMs % 1000) * 1_000_000;
+    w.addTextLog(seconds, key, text, ns === 0 ? undefined : ns);
+  }
+
+  /**
+   * {@link addLine} for a line given as `buf[start, end)`, bytes that are valid UTF-8 (a
+   * LineSplitter sink's): the same log, with no string between.
+   */
+  addUtf8Line(key: string, buf: Buffer, start: number, end: number, nowMs: number, source = '', tags: readonly LogTag[] = []): void {
+    const w = this.#makeRoom(key, end - start, source, tags);
+    const seconds = Math.floor(nowMs / 1000);
+    const ns = (nowMs % 1000) * 1_000_000;
+    w.addUtf8Log(seconds, key, buf, start, end, ns === 0 ? undefined : ns);
+  }
+
+  /** The writer of `source`'s stream, its group finished first when a log of this size would not fit. */
+  #makeRoom(key: string, valueBytes: number, source: string, tags: readonly LogTag[]): LogGroupWriter {
     let stream = this.#streams.get(source);
     if (stream === undefined) {
       const pack = this.#limits.packId
@@ -85,16 +104,14 @@ export class LineGroupBuilder {
       keyBytes = byteLength(key);
       this.#keyBytes.set(key, keyBytes);
     }
-    const size = LOG_OVERHEAD_BYTES + FIELD_OVERHEAD_BYTES + keyBytes + byteLength(text);
+    const size = LOG_OVERHEAD_BYTES + FIELD_OVERHEAD_BYTES + keyBytes + valueBytes;
     const w = stream.writer;
     // GroupBuffer.needsNewGroup: a full group (logs or estimated bytes) is finished first; an
     // empty group takes any log.
     if (w.logs > 0 && (w.logs >= this.#limits.maxLogsPerGroup || stream.overhead + w.estimatedBytes + size > this.#limits.maxBytesPerGroup)) {
       this.#finish(stream);
     }
-    const seconds = Math.floor(nowMs / 1000);
-    const ns = (nowMs % 1000) * 1_000_000;
-    w.addTextLog(seconds, key, text, ns === 0 ? undefined : ns);
+    return w;
   }
 
   /** Every group of the round (full ones in the order they filled, then each stream's last); empties the builder. */

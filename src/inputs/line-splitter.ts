@@ -17,6 +17,16 @@
  *   or on {@link LineSplitter.flushPending} (the caller's timeout), or at the end of the input.
  */
 
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * Receives each line as bytes, at once, when the splitter has a sink and no multiline
+ * pattern: `buf[start, end)` is valid UTF-8 (a line that was not is passed re-encoded, each
+ * bad sequence as U+FFFD, the same text the string form would hold) and is only valid during
+ * the call (the bytes may be the caller's read buffer, reused).
+ */
+export type LineSink = (buf: Buffer, start: number, end: number, cut: boolean) => void;
+
 /** One shipped record. */
 export interface SplitRecord {
   readonly text: string;
@@ -32,6 +42,12 @@ export interface LineSplitterOptions {
   readonly startPattern?: string | undefined;
   /** Offset of the first byte that will be pushed. @defaultValue 0 */
   readonly offset?: number;
+  /**
+   * Without a `startPattern`: lines go to this sink as bytes, as they are split, instead of
+   * being decoded into {@link SplitRecord}s for {@link LineSplitter.take} (the hot path of
+   * input_file: no string per line). `take()` still tells the safe offset.
+   */
+  readonly lineSink?: LineSink | undefined;
 }
 
 export interface LineSplitterStats {
@@ -72,6 +88,7 @@ function cutString(s: string, max: number): string {
 export class LineSplitter {
   readonly maxLineBytes: number;
   readonly #start: RegExp | undefined;
+  readonly #sink: LineSink | undefined;
   /** Absolute offset of the next byte to be pushed. */
   #offset: number;
   /** The current (incomplete) line: kept bytes, at most maxLineBytes. */
@@ -90,6 +107,7 @@ export class LineSplitter {
   constructor(options: LineSplitterOptions) {
     this.maxLineBytes = options.maxLineBytes;
     this.#start = options.startPattern === undefined ? undefined : new RegExp(`^(?:${options.startPattern})`);
+    this.#sink = this.#start === undefined ? options.lineSink : undefined;
     this.#offset = options.offset ?? 0;
     this.#lineStart = this.#offset;
     this.#safe = this.#offset;
@@ -116,6 +134,10 @@ export class LineSplitter {
 
   /** Feeds the next bytes of the stream. The splitter keeps no reference to `chunk`. */
   push(chunk: Buffer): void {
+    if (this.#sink !== undefined) {
+      this.#pushBytes(chunk, this.#sink);
+      return;
+    }
     let pos = 0;
     while (pos < chunk.length) {
       const nl = chunk.indexOf(NL, pos);
@@ -152,6 +174,60 @@ export class LineSplitter {
     return { records, safeOffset: this.#safe };
   }
 
+  /** {@link push} with a sink: no strings. */
+  #pushBytes(chunk: Buffer, sink: LineSink): void {
+    // Lines cut at newlines out of valid UTF-8 are valid UTF-8 (a newline is never inside a
+    // sequence): one check of the chunk up to its last newline covers every line inside it.
+    const lastNl = chunk.lastIndexOf(NL);
+    const validToLastNl = lastNl >= 0 && isUtf8(chunk.subarray(0, lastNl));
+    let pos = 0;
+    while (pos < chunk.length) {
+      const nl = chunk.indexOf(NL, pos);
+      if (nl === -1) {
+        this.#keep(chunk.subarray(pos), true);
+        this.#offset += chunk.length - pos;
+        return;
+      }
+      this.#offset += nl - pos + 1;
+      if (this.#parts.length === 0 && !this.#lineCut && nl - pos <= this.maxLineBytes) {
+        const end = nl > pos && chunk[nl - 1] === CR ? nl - 1 : nl;
+        this.#lineBytes(sink, chunk, pos, end, false, validToLastNl);
+      } else {
+        this.#keep(chunk.subarray(pos, nl), false);
+        this.#partialLineBytes(sink);
+      }
+      pos = nl + 1;
+    }
+  }
+
+  /** The held parts of a line (now complete, or the input's end) to the sink. */
+  #partialLineBytes(sink: LineSink): void {
+    const buf = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#partBytes);
+    const cut = this.#lineCut;
+    this.#parts = [];
+    this.#partBytes = 0;
+    this.#lineCut = false;
+    if (cut) this.#lineBytes(sink, buf, 0, utf8Boundary(buf, this.maxLineBytes), true, false);
+    else this.#lineBytes(sink, buf, 0, buf.length > 0 && buf[buf.length - 1] === CR ? buf.length - 1 : buf.length, false, false);
+  }
+
+  /** A complete line as bytes: to the sink unless empty (as {@link #line} skips an empty text). */
+  #lineBytes(sink: LineSink, buf: Buffer, start: number, end: number, cut: boolean, valid: boolean): void {
+    const endOffset = this.#offset;
+    this.#lineStart = endOffset;
+    if (end > start || cut) {
+      this.#records++;
+      if (cut) this.#cut++;
+      if (valid || isUtf8(buf.subarray(start, end))) {
+        sink(buf, start, end, cut);
+      } else {
+        const fixed = Buffer.from(buf.toString('utf8', start, end), 'utf8');
+        sink(fixed, 0, fixed.length, cut);
+      }
+    }
+    this.#safe = endOffset;
+  }
+
   /** Ships the multiline record being assembled (its lines are all complete). */
   flushPending(): void {
     const p = this.#pending;
@@ -166,6 +242,11 @@ export class LineSplitter {
    * the last line even without its newline. The safe offset becomes the end of the input.
    */
   end(): void {
+    if (this.#sink !== undefined) {
+      if (this.#partBytes > 0 || this.#lineCut) this.#partialLineBytes(this.#sink);
+      this.#safe = this.#offset;
+      return;
+    }
     // The last line first: it may continue the pending record.
     if (this.#partBytes > 0 || this.#lineCut) {
       const buf = Buffer.concat(this.#parts, this.#partBytes);

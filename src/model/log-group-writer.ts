@@ -34,6 +34,9 @@ export class LogGroupWriter {
   #estimate = 0;
   /** Encoded contents of the log being written (between beginLog and endLog). */
   #logStart = -1;
+  /** The key of the last one-content log, and its UTF-8 bytes (a file's lines share one). */
+  #lastKey: string | undefined;
+  #lastKeyBytes: Buffer = Buffer.alloc(0);
 
   /** Logs written since the last finish(). */
   get logs(): number {
@@ -66,6 +69,24 @@ export class LogGroupWriter {
    * `Buffer.from(value, 'utf8')`.
    */
   addTextLog(time: number, key: string, value: string, timeNs?: number): void {
+    const p = this.#openOneContentLog(time, key, Buffer.byteLength(value, 'utf8'), timeNs);
+    this.#closeOneContentLog(p + this.#buf.write(value, p, 'utf8'), timeNs);
+  }
+
+  /**
+   * {@link addLog} for a value given as `src[start, end)`, bytes that are **valid UTF-8**
+   * (the caller checked: LineSplitter's line sink): copied as they are, no string between.
+   */
+  addUtf8Log(time: number, key: string, src: Buffer, start: number, end: number, timeNs?: number): void {
+    const p = this.#openOneContentLog(time, key, end - start, timeNs);
+    this.#closeOneContentLog(p + src.copy(this.#buf, p, start, end), timeNs);
+  }
+
+  /**
+   * Writes a one-content log up to its value's bytes (its sizes known up front, so every
+   * length prefix is right the first time); returns where the value goes.
+   */
+  #openOneContentLog(time: number, key: string, valueBytes: number, timeNs: number | undefined): number {
     if (!Number.isInteger(time) || time < 0 || time > MAX_UINT32) this.beginLog(time); // throws the coded error
     if (timeNs !== undefined && (!Number.isInteger(timeNs) || timeNs < 0 || timeNs > MAX_UINT32)) {
       throw new WalshipError(ErrorCodes.INVALID_LOG_GROUP, `logs[${this.#logs}].timeNs: expected a uint32, got ${timeNs}`, {
@@ -73,8 +94,12 @@ export class LogGroupWriter {
       });
     }
     if (this.#logStart >= 0) throw new TypeError('Expected endLog() before the next log');
-    const keyBytes = key.length < 64 && isAsciiKey(key) ? key.length : Buffer.byteLength(key, 'utf8');
-    const valueBytes = Buffer.byteLength(value, 'utf8');
+    if (key !== this.#lastKey) {
+      this.#lastKey = key;
+      this.#lastKeyBytes = Buffer.from(key, 'utf8');
+    }
+    const k = this.#lastKeyBytes;
+    const keyBytes = k.length;
     const inner = 1 + varintSize(keyBytes) + keyBytes + 1 + varintSize(valueBytes) + valueBytes;
     const body = 1 + varintSize(time) + 1 + varintSize(inner) + inner + (timeNs === undefined ? 0 : 5);
     this.#ensure(1 + varintSize(body) + body);
@@ -88,17 +113,21 @@ export class LogGroupWriter {
     p = writeVarint(b, p, inner);
     b[p++] = 0x0a; // Content.Key
     p = writeVarint(b, p, keyBytes);
-    p += b.write(key, p, 'utf8');
+    for (let i = 0; i < keyBytes; i++) b[p++] = k[i]!;
     b[p++] = 0x12; // Content.Value
     p = writeVarint(b, p, valueBytes);
-    p += b.write(value, p, 'utf8');
+    this.#estimate += LOG_OVERHEAD_BYTES + keyBytes + valueBytes + FIELD_OVERHEAD_BYTES;
+    return p;
+  }
+
+  /** Ends a log {@link #openOneContentLog} began, its value written up to `p`. */
+  #closeOneContentLog(p: number, timeNs: number | undefined): void {
     if (timeNs !== undefined) {
-      b[p++] = 0x25; // Log.Time_ns, fixed32
-      b.writeUInt32LE(timeNs, p);
+      this.#buf[p++] = 0x25; // Log.Time_ns, fixed32
+      this.#buf.writeUInt32LE(timeNs, p);
       p += 4;
     }
     this.#pos = p;
-    this.#estimate += LOG_OVERHEAD_BYTES + keyBytes + valueBytes + FIELD_OVERHEAD_BYTES;
     this.#logs++;
   }
 
@@ -212,12 +241,6 @@ export class LogGroupWriter {
     this.#buf.copy(next, 0, 0, this.#pos);
     this.#buf = next;
   }
-}
-
-/** True when every char of `key` is ASCII (its UTF-8 length is its length). */
-function isAsciiKey(key: string): boolean {
-  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) return false;
-  return true;
 }
 
 function varintSize(value: number): number {

@@ -46,7 +46,12 @@ describe('LineGroupBuilder', () => {
         for (const [i, text] of lines(40, round).entries()) {
           const [source, tags] = i % 3 === 0 ? ['b', tagsB] : ['a', tagsA];
           old.add(lineLog('content', text, now), source, tags);
-          neu.addLine('content', text, now, source, tags);
+          // Half the lines as bytes (input_file's path), half as text: the same logs either way.
+        if (i % 2 === 0) neu.addLine('content', text, now, source, tags);
+        else {
+          const framed = Buffer.from(`>>${text}<<`, 'utf8');
+          neu.addUtf8Line('content', framed, 2, framed.length - 2, now, source, tags);
+        }
         }
         const want = old.build().map((g) => Buffer.from(encodeLogGroup(g)));
         const got = neu.build();

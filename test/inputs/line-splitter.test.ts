@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { LineSplitter } from '../../src/inputs/index.ts';
 
 function feed(s: LineSplitter, ...chunks: string[]): void {
@@ -100,5 +101,67 @@ describe('LineSplitter', () => {
     s.reset(0);
     feed(s, 'y\n');
     assert.deepEqual(s.take(), { records: [{ text: 'y', endOffset: 2, cut: false }], safeOffset: 2 });
+  });
+
+  it('with a line sink: the same lines as bytes, valid UTF-8, the same cuts and safe offsets (property)', () => {
+    // Bytes that make lines interesting: newlines, \r, multi-byte and broken UTF-8.
+    const byte = fc.oneof(
+      fc.constantFrom(0x0a, 0x0d, 0x61, 0x22, 0xc3, 0xa9, 0xe2, 0x9c, 0x93, 0xf0, 0x9f, 0x98, 0x80, 0xff, 0x80),
+      fc.integer({ min: 0, max: 255 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 400 }).chain((a) => fc.array(byte, { maxLength: 400 }).map((b) => Buffer.from([...a.slice(0, 50), ...b]))),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.boolean(),
+        (input, cuts, maxLineBytes, ended) => {
+          const text = new LineSplitter({ maxLineBytes });
+          const got: Array<{ text: string; cut: boolean; valid: boolean }> = [];
+          const bytes = new LineSplitter({
+            maxLineBytes,
+            lineSink: (buf, start, end, cut) => {
+              const view = buf.subarray(start, end);
+              got.push({ text: view.toString('utf8'), cut, valid: Buffer.from(view.toString('utf8'), 'utf8').equals(view) });
+            },
+          });
+          const offsets: Array<[number, number]> = [];
+          const want: Array<{ text: string; cut: boolean }> = [];
+          const takeText = () => {
+            const t = text.take();
+            want.push(...t.records);
+            return t.safeOffset;
+          };
+          let at = 0;
+          for (let i = 0; at < input.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            // The sink's splitter gets a reused buffer, overwritten after each push.
+            const reused = Buffer.alloc(64, 0x7a);
+            input.copy(reused, 0, at, at + n);
+            bytes.push(reused.subarray(0, Math.min(n, input.length - at)));
+            reused.fill(0x7a);
+            text.push(Buffer.from(input.subarray(at, at + n)));
+            at += n;
+            offsets.push([takeText(), bytes.take().safeOffset]);
+          }
+          if (ended) {
+            text.end();
+            bytes.end();
+          }
+          const safe = takeText();
+          const tail = bytes.take();
+          assert.deepEqual(tail.records, []);
+          assert.equal(tail.safeOffset, safe);
+          for (const [a, b] of offsets) assert.equal(b, a);
+          assert.deepEqual(
+            got.map((g) => [g.text, g.cut]),
+            want.map((r) => [r.text, r.cut]),
+          );
+          assert.ok(got.every((g) => g.valid), 'every line the sink got is valid UTF-8');
+          assert.deepEqual(bytes.stats(), text.stats());
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

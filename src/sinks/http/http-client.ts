@@ -5,7 +5,8 @@ import { DeliveryError } from '../../delivery/delivery-error.ts';
 import type { DeliveryBatch, DeliveryRecord, ProtocolClient } from '../../delivery/protocol-client.ts';
 import { ErrorCodes, isWalshipError } from '../../errors.ts';
 import type { Logger } from '../../logging/logger.ts';
-import { CONTENT_TYPES, encodeJsonBody, encodeSlsBody, gzipBody } from './encode.ts';
+import { CONTENT_TYPES, encodeSlsBody, gzipBody } from './encode.ts';
+import { releaseJsonBody, transcodeJsonBodyPooled } from './json-transcode.ts';
 import { type HttpSinkOptions, type ResolvedHttpSinkOptions, resolveHttpSinkOptions } from './http-sink-options.ts';
 import { readBodySnippet, statusError, transportError } from './http-response.ts';
 
@@ -180,7 +181,8 @@ export class HttpClient implements ProtocolClient {
     const encoding = this.options.encoding === 'ndjson' ? 'ndjson' : 'json';
     let body: Buffer;
     try {
-      body = encodeJsonBody(records, encoding);
+      // A pooled buffer: given back once the server has read it whole (a 2xx), else collected.
+      body = transcodeJsonBodyPooled(records, encoding);
     } catch (err) {
       if (!isWalshipError(err, ErrorCodes.INVALID_LOG_GROUP)) throw err;
       throw new DeliveryError(`a record of batch ${key} is not a valid LogGroup: ${err.message}`, {
@@ -196,10 +198,13 @@ export class HttpClient implements ProtocolClient {
       [IDEMPOTENCY_HEADER]: key,
     };
     if (this.options.gzip) {
-      body = await gzipBody(body);
+      const plain = body;
+      body = await gzipBody(plain);
+      releaseJsonBody(plain);
       headers['content-encoding'] = 'gzip';
     }
     await this.#post({ method: 'POST', path: this.options.basePath, headers, body }, signal);
+    releaseJsonBody(body);
   }
 
   /** Sends a POST; resolves on a 2xx (the ack), rejects with a DeliveryError otherwise. */

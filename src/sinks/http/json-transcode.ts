@@ -33,7 +33,18 @@ import { recordToJsonLogs } from './encode.ts';
 const KEEP_SCRATCH_BYTES = 8 * 1024 * 1024;
 let scratch: Buffer = Buffer.allocUnsafe(256 * 1024);
 let out: Buffer = scratch;
+/** `out` as a DataView, for four bytes at a time. */
+let outView = viewOf(out);
 let pos = 0;
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function useOut(b: Buffer): void {
+  out = b;
+  outView = viewOf(b);
+}
 
 function ensure(n: number): void {
   if (pos + n > out.length) growOut(n);
@@ -44,7 +55,7 @@ function growOut(n: number): void {
   while (size < pos + n) size *= 2;
   const grown = Buffer.allocUnsafe(size);
   out.copy(grown, 0, 0, pos);
-  out = grown;
+  useOut(grown);
 }
 
 function writeByte(c: number): void {
@@ -112,42 +123,78 @@ SHORT_ESCAPE[0x0c] = 0x66; // f
 SHORT_ESCAPE[0x0d] = 0x72; // r
 const HEX = new Uint8Array([0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66]);
 
+/** The source of the last string written, and its DataView. */
+let srcBuf: Buffer | undefined;
+let srcView: DataView = outView;
+
+/**
+ * Whether any of the four bytes of `w` needs more than a copy: below 0x20, `"`, `\\`, or 0x80
+ * and above. (SWAR: a byte below 0x20 borrows in `w - 0x20202020`, a byte equal to `c` is a
+ * zero byte of `w ^ cccccccc`; a false alarm can only come after a true one in the word, and
+ * the word is then done byte by byte anyway.)
+ */
+function needsCare(w: number): boolean {
+  const quote = w ^ 0x22222222;
+  const backslash = w ^ 0x5c5c5c5c;
+  return (((w - 0x20202020) & ~w) | ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | w) & 0x80808080 ? true : false;
+}
+
 /**
  * Writes bytes `[s, e)` of `src` as a JSON string. Returns false, having written nothing that
- * counts, when they are not valid UTF-8.
+ * counts, when they are not valid UTF-8. Plain runs go four bytes at a time.
  */
 function writeWireString(src: Buffer, s: number, e: number): boolean {
   ensure((e - s) * 6 + 2);
+  if (src !== srcBuf) {
+    srcBuf = src;
+    srcView = viewOf(src);
+  }
+  const sv = srcView;
+  const ov = outView;
   const o = out;
   let p = pos;
   o[p++] = 0x22;
-  for (let i = s; i < e; i++) {
-    const c = src[i]!;
-    const kind = BYTE_KIND[c]!;
-    if (kind === PLAIN) {
-      o[p++] = c;
-    } else if (kind === QUOTED) {
-      o[p++] = 0x5c;
-      o[p++] = c;
-    } else if (kind === CONTROL) {
-      o[p++] = 0x5c;
-      const letter = SHORT_ESCAPE[c]!;
-      if (letter !== 0) {
-        o[p++] = letter;
+  let i = s;
+  while (i < e) {
+    while (i + 4 <= e) {
+      const w = sv.getUint32(i, true);
+      if (needsCare(w)) break;
+      ov.setUint32(p, w, true);
+      p += 4;
+      i += 4;
+    }
+    // Byte by byte through the word that needed care (or the last few bytes).
+    const stop = i + 4 < e ? i + 4 : e;
+    while (i < stop) {
+      const c = src[i]!;
+      const kind = BYTE_KIND[c]!;
+      if (kind === PLAIN) {
+        o[p++] = c;
+        i++;
+      } else if (kind === QUOTED) {
+        o[p++] = 0x5c;
+        o[p++] = c;
+        i++;
+      } else if (kind === CONTROL) {
+        o[p++] = 0x5c;
+        const letter = SHORT_ESCAPE[c]!;
+        if (letter !== 0) {
+          o[p++] = letter;
+        } else {
+          o[p++] = 0x75; // u00xx
+          o[p++] = 0x30;
+          o[p++] = 0x30;
+          o[p++] = HEX[c >> 4]!;
+          o[p++] = HEX[c & 15]!;
+        }
+        i++;
       } else {
-        o[p++] = 0x75; // u00xx
-        o[p++] = 0x30;
-        o[p++] = 0x30;
-        o[p++] = HEX[c >> 4]!;
-        o[p++] = HEX[c & 15]!;
+        // A multi-byte sequence: copied when well-formed, else the string takes the slow way.
+        const n = utf8SequenceLength(src, i, e);
+        if (n === 0) return false;
+        for (let k = 0; k < n; k++) o[p++] = src[i + k]!;
+        i += n;
       }
-    } else {
-      // A multi-byte sequence: copied when well-formed, else the string takes the slow way.
-      const n = utf8SequenceLength(src, i, e);
-      if (n === 0) return false;
-      o[p++] = c;
-      for (let k = 1; k < n; k++) o[p++] = src[i + k]!;
-      i += n - 1;
     }
   }
   o[p++] = 0x22;
@@ -544,35 +591,89 @@ function writeSlow(record: DeliveryRecord, first: boolean, separator: number, te
   return logs.length;
 }
 
+/** Writes the body of {@link transcodeJsonBody} at `out` from `pos` 0. */
+function writeBody(records: readonly DeliveryRecord[], encoding: 'json' | 'ndjson'): void {
+  const json = encoding === 'json';
+  const separator = json ? 0x2c : -1;
+  const terminator = json ? -1 : 0x0a;
+  if (json) writeByte(0x5b);
+  let written = 0;
+  for (const record of records) {
+    let n = transcodeRecord(record, written === 0, separator, terminator);
+    if (n < 0) n = writeSlow(record, written === 0, separator, terminator);
+    written += n;
+  }
+  if (json) writeByte(0x5d);
+}
+
 /**
  * The uncompressed body of a `json` or `ndjson` request for `records`: exactly
  * `JSON.stringify(logs)`, or one `JSON.stringify(log)` line per log, each ending in `\n`, for
  * the logs of {@link recordToJsonLogs}. Throws `WALSHIP_INVALID_LOG_GROUP` on a payload that
- * does not decode.
+ * does not decode. The body is the caller's.
  */
 export function transcodeJsonBody(records: readonly DeliveryRecord[], encoding: 'json' | 'ndjson'): Buffer {
-  out = scratch;
+  useOut(scratch);
   pos = 0;
   try {
-    const json = encoding === 'json';
-    const separator = json ? 0x2c : -1;
-    const terminator = json ? -1 : 0x0a;
-    if (json) writeByte(0x5b);
-    let written = 0;
-    for (const record of records) {
-      let n = transcodeRecord(record, written === 0, separator, terminator);
-      if (n < 0) n = writeSlow(record, written === 0, separator, terminator);
-      written += n;
-    }
-    if (json) writeByte(0x5d);
-    // The body outlives this call (it is sent, maybe retried): a copy of its own size
-    // (allocUnsafe and copy: Buffer.from would zero-fill first).
+    writeBody(records, encoding);
+    // A copy of its own size (allocUnsafe and copy: Buffer.from would zero-fill first).
     const body = Buffer.allocUnsafe(pos);
     out.copy(body, 0, 0, pos);
     return body;
   } finally {
     if (out.length <= KEEP_SCRATCH_BYTES) scratch = out;
-    out = scratch;
+    useOut(scratch);
     pos = 0;
   }
+}
+
+// ── Pooled bodies ─────────────────────────────────────────────────────────────────────
+
+/**
+ * Buffers of bodies the server has read whole, kept for the next bodies: a body is ~2 MB, and
+ * a fresh one per request is external memory that makes V8 run full collections often (one
+ * every ~20 MB of Buffers on the e2e bench). At most this many are kept (the HTTP sink's
+ * default concurrency), each at most {@link KEEP_SCRATCH_BYTES}.
+ */
+const KEEP_BODIES = 4;
+const freeBodies: Buffer[] = [];
+/** Backing stores of pooled bodies handed out and not yet given back. */
+const lentBodies = new WeakSet<ArrayBufferLike>();
+/** The size a new pooled buffer starts at: the largest body seen, so it rarely grows. */
+let pooledBodyBytes = 64 * 1024;
+
+/**
+ * {@link transcodeJsonBody} into a buffer of a small pool: the body is a view of it. Give it
+ * back with {@link releaseJsonBody} once nothing reads it any more (the server answered 2xx,
+ * so it read all of it); a body never given back is simply collected.
+ */
+export function transcodeJsonBodyPooled(records: readonly DeliveryRecord[], encoding: 'json' | 'ndjson'): Buffer {
+  useOut(freeBodies.pop() ?? Buffer.allocUnsafe(pooledBodyBytes));
+  pos = 0;
+  try {
+    writeBody(records, encoding);
+    if (out.length > pooledBodyBytes) pooledBodyBytes = Math.min(out.length, KEEP_SCRATCH_BYTES);
+    // Its own backing store (not a slice of Node's small-buffer pool), so it can come back.
+    if (out.byteOffset !== 0 || out.buffer.byteLength !== out.length) {
+      const body = Buffer.allocUnsafe(pos);
+      out.copy(body, 0, 0, pos);
+      return body;
+    }
+    lentBodies.add(out.buffer);
+    return out.subarray(0, pos);
+  } catch (err) {
+    if (out.length <= KEEP_SCRATCH_BYTES && freeBodies.length < KEEP_BODIES) freeBodies.push(out);
+    throw err;
+  } finally {
+    useOut(scratch);
+    pos = 0;
+  }
+}
+
+/** Gives back a body of {@link transcodeJsonBodyPooled}; anything else, or a body given back twice, is ignored. */
+export function releaseJsonBody(body: Buffer): void {
+  const backing = body.buffer;
+  if (!lentBodies.delete(backing)) return;
+  if (backing.byteLength <= KEEP_SCRATCH_BYTES && freeBodies.length < KEEP_BODIES) freeBodies.push(Buffer.from(backing));
 }

@@ -12,6 +12,7 @@ import type { DeliveryRecord } from '../../../src/delivery/protocol-client.ts';
 import { ErrorCodes, WalshipError } from '../../../src/errors.ts';
 import { encodeLogGroup, type LogGroup } from '../../../src/model/index.ts';
 import { encodeJsonBody, encodeJsonBodyFromObjects } from '../../../src/sinks/http/encode.ts';
+import { releaseJsonBody, transcodeJsonBodyPooled } from '../../../src/sinks/http/json-transcode.ts';
 import { makeRecord, sampleGroup } from './fixtures.ts';
 
 type Outcome = Buffer | string;
@@ -212,6 +213,11 @@ describe('json/ndjson bodies straight from the protobuf bytes', () => {
       fc.string({ unit: 'binary', maxLength: 12 }),
       fc.string({ unit: 'grapheme-ascii', maxLength: 12 }),
       fc.constantFrom('', '0', '1', '42', 'k', '"', '\\', '\n', '__proto__', '\ud800', 'é'),
+      // Longer strings, where plain runs go four bytes at a time and the character that needs
+      // care falls at every place in a word.
+      fc
+        .array(fc.oneof(fc.constantFrom('abcd', 'xyz', 'q', '"', '\\', '\t', '\u0001', 'é', '✓', '😀', '\u007f'), fc.string({ unit: 'binary', maxLength: 3 })), { maxLength: 24 })
+        .map((parts) => parts.join('')),
     );
     const pairArb = fc.record({ key: str, value: str });
     const groupArb = fc.record(
@@ -237,5 +243,25 @@ describe('json/ndjson bodies straight from the protobuf bytes', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('pooled bodies: the same bytes; a body given back is reused, once; other buffers are ignored', () => {
+    const records = [makeRecord(1, sampleGroup('a', 40)), makeRecord(2, sampleGroup('b', 40))];
+    for (const encoding of ['json', 'ndjson'] as const) {
+      const want = encodeJsonBody(records, encoding);
+      const first = transcodeJsonBodyPooled(records, encoding);
+      assert.deepEqual(first, want);
+      const second = transcodeJsonBodyPooled(records, encoding);
+      assert.notEqual(second.buffer, first.buffer, 'a body still lent is not reused');
+      releaseJsonBody(first);
+      releaseJsonBody(first); // given back twice: the second is ignored
+      releaseJsonBody(Buffer.from(want)); // not from the pool: ignored
+      const third = transcodeJsonBodyPooled(records, encoding);
+      assert.equal(third.buffer, first.buffer, 'the buffer given back is reused');
+      assert.deepEqual(third, want);
+      const fourth = transcodeJsonBodyPooled(records, encoding);
+      assert.notEqual(fourth.buffer, first.buffer, 'given back twice, lent once');
+      for (const b of [second, third, fourth]) releaseJsonBody(b);
+    }
   });
 });
