@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
 import { REDACT_PATHS, type Logger } from '../logging/logger.ts';
 
 /**
@@ -15,6 +15,10 @@ export function createCliLogger(level: string): Logger {
     redact: { paths: [...REDACT_PATHS, '*.headers', 'headers', '*.pass', '*.password', 'pass'], censor: '[redacted]' },
   };
   const readable = process.stderr.isTTY === true && process.env.WALSHIP_LOG_FORMAT !== 'json';
-  if (readable) return pino(options, pretty({ destination: 2, sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }));
+  if (readable) {
+    // Loaded only for a terminal (not for a service writing JSON lines).
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+    return pino(options, pretty({ destination: 2, sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }));
+  }
   return pino(options, pino.destination({ fd: 2, sync: true }));
 }

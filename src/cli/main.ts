@@ -31,14 +31,8 @@ import { LOG_LEVELS, parseSize } from '../config/index.ts';
 import { isWalshipError } from '../errors.ts';
 import { CliError, ExitCodes } from './cli-error.ts';
 import { createCliLogger } from './cli-logger.ts';
-import { runDemo } from './demo.ts';
-import { crashtestCommand } from './crashtest-command.ts';
-import { dlqCommand } from './dlq-command.ts';
-import { inspectCommand } from './inspect-command.ts';
-import { receiveCommand } from './receive-command.ts';
-import { runCommand } from './run-command.ts';
-import { validateCommand } from './validate-command.ts';
-import { walCommand } from './wal-command.ts';
+// Each command's module is loaded when the command runs: `walship run` does not load the
+// receiver, the crash harness or the demo (startup time, memory).
 
 const root = join(import.meta.dirname, '..', '..');
 const COMMANDS = ['run', 'validate', 'receive', 'inspect', 'dlq', 'wal', 'crashtest', 'demo'];
@@ -98,7 +92,7 @@ function buildProgram(): Command {
     .option('--metrics-host <host>', 'address of the admin server (overrides metrics.Host)')
     .action(async (o: { config: string; metricsPort?: number; metricsHost?: string }) => {
       const level = program.opts().logLevel as string | undefined;
-      exitCode = await runCommand({ ...o, ...(level === undefined ? {} : { logLevel: level }) });
+      exitCode = await (await import('./run-command.ts')).runCommand({ ...o, ...(level === undefined ? {} : { logLevel: level }) });
     });
 
   program
@@ -107,7 +101,7 @@ function buildProgram(): Command {
     .argument('<config>', 'the JSON config')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (file: string, o: { json?: boolean }) => {
-      exitCode = await validateCommand(file, o);
+      exitCode = await (await import('./validate-command.ts')).validateCommand(file, o);
     });
 
   program
@@ -122,7 +116,7 @@ function buildProgram(): Command {
     .option('--out <file>', 'append accepted logs as NDJSON to this file')
     .option('--seed <n>', 'seed of the fault PRNG', intArg(0, 0xffffffff))
     .action(async (o: Record<string, unknown>) => {
-      exitCode = await receiveCommand({ ...o, logLevel: logLevel('warn') });
+      exitCode = await (await import('./receive-command.ts')).receiveCommand({ ...o, logLevel: logLevel('warn') });
     });
 
   program
@@ -132,7 +126,7 @@ function buildProgram(): Command {
     .option('--json', 'print JSON')
     .option('--max-bytes <size>', 'the quota to report against when no process holds the WAL (default 1GiB)', sizeArg)
     .action(async (dir: string, o: { json?: boolean; maxBytes?: number }) => {
-      exitCode = await inspectCommand(dir, o, createCliLogger(logLevel('warn')));
+      exitCode = await (await import('./inspect-command.ts')).inspectCommand(dir, o, createCliLogger(logLevel('warn')));
     });
 
   const dlq = program.command('dlq').description('list, replay or purge dead letters').configureOutput(errorOutput('walship dlq', ['list', 'replay', 'purge']));
@@ -143,14 +137,14 @@ function buildProgram(): Command {
     .option('--limit <n>', 'at most this many per WAL', intArg(1, Number.MAX_SAFE_INTEGER))
     .option('--quarantine', 'also list quarantined records')
     .action(async (dir: string, o: { json?: boolean; limit?: number; quarantine?: boolean }) => {
-      exitCode = await dlqCommand('list', dir, o, createCliLogger(logLevel('warn')));
+      exitCode = await (await import('./dlq-command.ts')).dlqCommand('list', dir, o, createCliLogger(logLevel('warn')));
     });
   dlq
     .command('replay')
     .description('move dead letters back to the pending log (original idempotency keys kept)')
     .argument('<dir>', 'a WAL directory or WAL root')
     .action(async (dir: string) => {
-      exitCode = await dlqCommand('replay', dir, {}, createCliLogger(logLevel('warn')));
+      exitCode = await (await import('./dlq-command.ts')).dlqCommand('replay', dir, {}, createCliLogger(logLevel('warn')));
     });
   dlq
     .command('purge')
@@ -158,7 +152,7 @@ function buildProgram(): Command {
     .argument('<dir>', 'a WAL directory or WAL root')
     .option('--quarantine', 'also delete quarantined records')
     .action(async (dir: string, o: { quarantine?: boolean }) => {
-      exitCode = await dlqCommand('purge', dir, o, createCliLogger(logLevel('warn')));
+      exitCode = await (await import('./dlq-command.ts')).dlqCommand('purge', dir, o, createCliLogger(logLevel('warn')));
     });
 
   const wal = program.command('wal').description('WAL maintenance').configureOutput(errorOutput('walship wal', ['compact', 'repair']));
@@ -167,14 +161,14 @@ function buildProgram(): Command {
     .description('compact the acknowledged range now')
     .argument('<dir>', 'a WAL directory or WAL root')
     .action(async (dir: string) => {
-      exitCode = await walCommand('compact', dir, createCliLogger(logLevel('warn')));
+      exitCode = await (await import('./wal-command.ts')).walCommand('compact', dir, createCliLogger(logLevel('warn')));
     });
   wal
     .command('repair')
     .description('repair a damaged WAL (LevelDB repair, record checks, counters rebuilt, new walId)')
     .argument('<dir>', 'a WAL directory or WAL root')
     .action(async (dir: string) => {
-      exitCode = await walCommand('repair', dir, createCliLogger(logLevel('warn')));
+      exitCode = await (await import('./wal-command.ts')).walCommand('repair', dir, createCliLogger(logLevel('warn')));
     });
 
   program
@@ -194,7 +188,7 @@ function buildProgram(): Command {
     .option('--all-scenarios', 'every scenario above')
     .option('-q, --quiet', 'no progress lines on stderr')
     .action(async (o: Record<string, unknown>) => {
-      exitCode = await crashtestCommand(o);
+      exitCode = await (await import('./crashtest-command.ts')).crashtestCommand(o);
     });
 
   program
@@ -204,7 +198,7 @@ function buildProgram(): Command {
     .addOption(new Option('--encoding <encoding>', 'flusher_http encoding').choices(['ndjson', 'sls']).default('ndjson'))
     .option('--seed <n>', 'seed of the receiver\'s faults (default: random)', intArg(0, 0xffffffff))
     .action(async (o: { walDir: string; encoding: 'ndjson' | 'sls'; seed?: number }) => {
-      const summary = await runDemo({
+      const summary = await (await import('./demo.ts')).runDemo({
         dataDir: join(root, 'data', 'sample'),
         walDir: resolve(o.walDir),
         out: process.stdout,

@@ -15,16 +15,11 @@ import { ErrorCodes, isWalshipError } from '../errors.ts';
 import { DurableFlusher, type DurableGroup } from '../flusher/index.ts';
 import { createInput, type Input, type InputFlusher } from '../inputs/index.ts';
 import type { Logger } from '../logging/logger.ts';
-import {
-  type AdminServer,
-  isProcessAlive,
-  readAdminFile,
-  redactUrl,
-  removeAdminFile,
-  startAdminServer,
-  WalshipMetrics,
-  writeAdminFile,
-} from '../metrics/index.ts';
+// Not ../metrics/index.ts: prom-client (walship-metrics.ts) is loaded on the first scrape.
+import { isProcessAlive, readAdminFile, removeAdminFile, writeAdminFile } from '../metrics/admin-file.ts';
+import { type AdminServer, startAdminServer } from '../metrics/admin-server.ts';
+import { redactUrl } from '../metrics/redact-url.ts';
+import type { MetricsSource } from '../metrics/walship-metrics.ts';
 import type { Checkpoint } from '../wal/index.ts';
 import { CliError, ExitCodes } from './cli-error.ts';
 import { createCliLogger } from './cli-logger.ts';
@@ -119,10 +114,11 @@ class RunningPipeline {
           throw new CliError(ExitCodes.FAILURE, `flusher ${fc.name}: ${code}${(err as Error).message}`, { cause: err });
         }
       }
-      const metrics = new WalshipMetrics({
+      const source: MetricsSource = {
         flushers: () => this.snapshots(),
         inputs: () => this.inputs.map((i, n) => ({ name: `${i.type}-${n}`, ...i.stats() })),
-      });
+      };
+      const metrics = async () => new (await import('../metrics/walship-metrics.ts')).WalshipMetrics(source);
       this.admin = await startAdminServer({
         host: this.options.metricsHost ?? c.metrics.host,
         port: this.options.metricsPort ?? c.metrics.port,

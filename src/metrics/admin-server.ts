@@ -1,13 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ErrorCodes, WalshipError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { WalshipMetrics } from './walship-metrics.ts';
+
+/** What `/metrics` serves: a WalshipMetrics, or one made on the first scrape. */
+export interface MetricsExposition {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface AdminServerOptions {
   readonly host: string;
   /** 0 = a free port (read `server.port`). */
   readonly port: number;
-  readonly metrics: WalshipMetrics;
+  /**
+   * The metrics, or a function that makes them on the first scrape (so that prom-client is
+   * loaded only by a process that is scraped).
+   */
+  readonly metrics: MetricsExposition | (() => Promise<MetricsExposition>);
   /** True while the process is running and every WAL is open (`/healthz` 200, else 503). */
   health(): Promise<{ readonly ok: boolean; readonly [k: string]: unknown }>;
   /** The JSON `/status` serves. */
@@ -33,12 +42,24 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const log = options.logger.child({ component: 'admin' });
+  let made: Promise<MetricsExposition> | undefined;
+  const source = options.metrics;
+  const exposition = (): Promise<MetricsExposition> => {
+    if (typeof source !== 'function') return Promise.resolve(source);
+    made ??= source().catch((err: unknown) => {
+      made = undefined; // the next scrape tries again
+      throw err;
+    });
+    return made;
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
     switch (path) {
-      case '/metrics':
-        return send(res, 200, options.metrics.contentType, await options.metrics.metrics());
+      case '/metrics': {
+        const m = await exposition();
+        return send(res, 200, m.contentType, await m.metrics());
+      }
       case '/healthz': {
         const h = await options.health();
         return send(res, h.ok ? 200 : 503, 'application/json', `${JSON.stringify(h)}\n`);

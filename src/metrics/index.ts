@@ -37,4 +37,5 @@
  */
 export { type AdminFile, adminFilePath, readAdminFile, removeAdminFile, writeAdminFile, isProcessAlive } from './admin-file.ts';
 export { type AdminServer, type AdminServerOptions, startAdminServer } from './admin-server.ts';
-export { type FlusherSnapshot, type InputSnapshot, METRIC_NAMES, type MetricsSource, redactUrl, WalshipMetrics } from './walship-metrics.ts';
+export { redactUrl } from './redact-url.ts';
+export { type FlusherSnapshot, type InputSnapshot, METRIC_NAMES, type MetricsSource, WalshipMetrics } from './walship-metrics.ts';

@@ -1,6 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { DeliveryStats } from '../delivery/index.ts';
 import type { WalStats } from '../wal/index.ts';
+import { redactUrl } from './redact-url.ts';
+
+export { redactUrl };
 
 /** What one flusher reports: its WAL and delivery counters (undefined once stopped). */
 export interface FlusherSnapshot {
@@ -156,7 +159,3 @@ export class WalshipMetrics {
   }
 }
 
-/** `scheme://user:pass@host` → `scheme://[redacted]@host` (endpoint names may carry credentials). */
-export function redactUrl(s: string): string {
-  return s.replace(/(\w+:\/\/)[^/@\s]*@/g, '$1[redacted]@');
-}

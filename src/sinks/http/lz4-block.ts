@@ -8,20 +8,27 @@
  * implementation reads (`LZ4_decompress_safe`), which `test/sinks/http` checks with an
  * independent decoder.
  */
-import { compress, compressSync, uncompressSync } from 'lz4-napi';
+import { createRequire } from 'node:module';
+
+/** The native addon, loaded on first use (a process that sends no lz4 never loads it). */
+let addon: typeof import('lz4-napi') | undefined;
+function lz4(): typeof import('lz4-napi') {
+  addon ??= createRequire(import.meta.url)('lz4-napi') as typeof import('lz4-napi');
+  return addon;
+}
 
 const SIZE_PREFIX_BYTES = 4;
 
 /** Compresses `data` into a raw LZ4 block. */
 export async function lz4BlockCompress(data: Uint8Array): Promise<Buffer> {
-  const framed = await compress(data);
+  const framed = await lz4().compress(data);
   // Order matters: the prefix is the raw length lz4-napi wrote; what follows is the block.
   return framed.subarray(SIZE_PREFIX_BYTES);
 }
 
 /** {@link lz4BlockCompress} on the calling thread. */
 export function lz4BlockCompressSync(data: Buffer): Buffer {
-  return compressSync(data).subarray(SIZE_PREFIX_BYTES);
+  return lz4().compressSync(data).subarray(SIZE_PREFIX_BYTES);
 }
 
 /**
@@ -35,7 +42,7 @@ export function lz4BlockDecompress(block: Uint8Array, rawSize: number): Buffer {
   const framed = Buffer.allocUnsafe(SIZE_PREFIX_BYTES + block.byteLength);
   framed.writeUInt32LE(rawSize, 0);
   framed.set(block, SIZE_PREFIX_BYTES);
-  const out = uncompressSync(framed);
+  const out = lz4().uncompressSync(framed);
   if (out.length !== rawSize) {
     throw new RangeError(`LZ4 block decompressed to ${out.length} bytes, expected ${rawSize}`);
   }

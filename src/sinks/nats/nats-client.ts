@@ -1,25 +1,27 @@
 import { readFile } from 'node:fs/promises';
-import {
-  type ConnectionOptions,
-  connect,
-  credsAuthenticator,
-  Events,
-  headers,
-  type JetStreamClient,
-  type MsgHdrs,
-  millis,
-  type NatsConnection,
-  nkeyAuthenticator,
-  nanos,
-  type PubAck,
-  type StreamInfo,
-} from 'nats';
+import type { ConnectionOptions, JetStreamClient, MsgHdrs, NatsConnection, PubAck, StreamInfo } from 'nats';
 import { DeliveryError } from '../../delivery/delivery-error.ts';
 import type { DeliveryBatch, DeliveryRecord, ProtocolClient } from '../../delivery/protocol-client.ts';
 import { ErrorCodes, isWalshipError } from '../../errors.ts';
 import type { Logger } from '../../logging/logger.ts';
 import { transcodeJsonBody } from '../http/json-transcode.ts';
 import { classifyNatsError } from './classify-error.ts';
+
+/**
+ * nats.js, loaded by the first connect (a process that ships elsewhere never loads it).
+ * Everything that uses it runs after a connect.
+ */
+let natsLib: typeof import('nats') | undefined;
+
+async function loadNats(): Promise<typeof import('nats')> {
+  natsLib ??= await import('nats');
+  return natsLib;
+}
+
+function nats(): typeof import('nats') {
+  if (natsLib === undefined) throw new Error('nats.js used before the first connect');
+  return natsLib;
+}
 import { isPemText, type NatsSinkOptions, type ResolvedNatsSinkOptions, resolveNatsSinkOptions } from './nats-sink-options.ts';
 import { abortable as untilAborted } from '../../delivery/abortable.ts';
 
@@ -174,7 +176,7 @@ export class NatsClient implements ProtocolClient {
       this.#prepared = false;
       this.#reconnecting = false;
       try {
-        nc = await connect(await this.#connectionOptions(timeoutMs));
+        nc = await (await loadNats()).connect(await this.#connectionOptions(timeoutMs));
       } catch (err) {
         throw classifyNatsError(err, `connect to ${this.name}`);
       }
@@ -217,11 +219,11 @@ export class NatsClient implements ProtocolClient {
         opts.token = auth.token;
         break;
       case 'nkey':
-        opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(auth.seed));
+        opts.authenticator = nats().nkeyAuthenticator(new TextEncoder().encode(auth.seed));
         break;
       case 'creds':
         // Read at each connect: a rotated creds file is picked up by the next connection.
-        opts.authenticator = credsAuthenticator(await readFile(auth.file));
+        opts.authenticator = nats().credsAuthenticator(await readFile(auth.file));
         break;
       case 'none':
         break;
@@ -251,19 +253,19 @@ export class NatsClient implements ProtocolClient {
     for await (const s of statuses) {
       if (nc !== this.#nc) continue;
       switch (s.type) {
-        case Events.Disconnect:
+        case nats().Events.Disconnect:
           this.#reconnecting = true;
           this.#log.info({ server: s.data }, 'disconnected; nats.js is reconnecting');
           break;
-        case Events.Reconnect:
+        case nats().Events.Reconnect:
           this.#reconnecting = false;
           this.#log.info({ server: s.data }, 'reconnected');
           this.#wakeReconnectWaiters();
           break;
-        case Events.LDM:
+        case nats().Events.LDM:
           this.#log.info({ server: s.data }, 'the server entered lame duck mode; nats.js will move to another');
           break;
-        case Events.Error:
+        case nats().Events.Error:
           this.#log.warn({ err: String(s.data) }, 'connection error');
           break;
         default:
@@ -331,7 +333,7 @@ export class NatsClient implements ProtocolClient {
           name: s.name,
           subjects: [...s.subjects],
           num_replicas: s.replicas,
-          duplicate_window: nanos(s.duplicateWindowMs),
+          duplicate_window: nats().nanos(s.duplicateWindowMs),
         });
         this.#log.info({ stream: s.name, subjects: s.subjects, replicas: s.replicas, duplicateWindowMs: s.duplicateWindowMs }, 'stream created');
       }
@@ -344,7 +346,7 @@ export class NatsClient implements ProtocolClient {
 
   /** Warns once when a stream forgets Msg-Ids sooner than redeliveries may come (N3). */
   #checkWindow(info: StreamInfo): void {
-    const windowMs = millis(info.config.duplicate_window ?? 0);
+    const windowMs = nats().millis(info.config.duplicate_window ?? 0);
     if (windowMs >= this.options.retryHorizonMs || this.#windowWarned) return;
     this.#windowWarned = true;
     this.#log.warn(
@@ -422,7 +424,7 @@ export class NatsClient implements ProtocolClient {
   }
 
   #headers(key: string): MsgHdrs {
-    const h = headers();
+    const h = nats().headers();
     h.set(MSG_ID_HEADER, key);
     h.set('Content-Type', NATS_CONTENT_TYPES[this.options.encoding]);
     if (this.options.stream !== undefined) h.set(EXPECTED_STREAM_HEADER, this.options.stream.name);

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_REDIS_MAX_RETRIES_PER_REQUEST } from '../../config/defaults.ts';
 import { DeliveryError } from '../../delivery/delivery-error.ts';
 import type { DeliveryBatch, DeliveryRecord, ProtocolClient } from '../../delivery/protocol-client.ts';
@@ -91,6 +91,8 @@ export class RedisClient implements ProtocolClient {
       if (o.tls.servername !== undefined) tls.servername = o.tls.servername;
       settings.tls = tls;
     }
+    // ioredis is loaded by the first connect (a process that ships elsewhere never loads it).
+    const { Redis } = await import('ioredis');
     const redis = new Redis(settings) as ScriptedRedis;
     // The first error of the connection says why a connect failed (ECONNREFUSED, NOAUTH,
     // WRONGPASS) better than the "Connection is closed" that the connect promise rejects with.
