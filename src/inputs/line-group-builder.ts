@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { PackIdSequence, packIdPrefix, type ResolvedAggregatorOptions } from '../aggregators/default-aggregator.ts';
 import { decodeLogGroup, type LogGroup, LogGroupWriter, type LogTag } from '../model/index.ts';
 import { FIELD_OVERHEAD_BYTES, LOG_OVERHEAD_BYTES } from '../model/size.ts';
+import { envelopePrefixBytes } from '../wal/envelope.ts';
 
 /** One finished group: what `DurableFlusher.appendDurable` takes, already encoded. */
 export class LineGroup {
@@ -57,12 +58,14 @@ export class LineGroupBuilder {
   readonly #streams = new Map<string, Stream>();
   #out: LineGroup[] = [];
   readonly #keyBytes = new Map<string, number>();
+  readonly #headroom: number;
 
   constructor(limits: ResolvedAggregatorOptions, ctx: { readonly configName: string; readonly project: string; readonly logstore: string }) {
     this.#limits = limits;
     this.#configName = ctx.configName;
     this.#project = ctx.project;
     this.#logstore = ctx.logstore;
+    this.#headroom = envelopePrefixBytes(ctx.project, ctx.logstore, ctx.configName);
   }
 
   /**
@@ -96,7 +99,8 @@ export class LineGroupBuilder {
         : undefined;
       let overhead = (this.#limits.topic === undefined ? 0 : FIELD_OVERHEAD_BYTES + byteLength(this.#limits.topic)) + (pack?.reserveBytes ?? 0);
       for (const t of tags) overhead += FIELD_OVERHEAD_BYTES + byteLength(t.key) + byteLength(t.value);
-      stream = { writer: new LogGroupWriter(), tags, pack, overhead };
+      // Room for the WAL's envelope header in front of each group: appended without a copy.
+      stream = { writer: new LogGroupWriter({ headroom: this.#headroom }), tags, pack, overhead };
       this.#streams.set(source, stream);
     }
     let keyBytes = this.#keyBytes.get(key);

@@ -12,6 +12,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ErrorCodes, WalshipError } from '../errors.ts';
+import { giveHeadroom } from './headroom.ts';
 import { FIELD_OVERHEAD_BYTES, LOG_OVERHEAD_BYTES } from './size.ts';
 import type { LogTag } from './types.ts';
 
@@ -27,9 +28,18 @@ export interface LogGroupHeader {
 const INITIAL_BYTES = 64 * 1024;
 const MAX_UINT32 = 0xffffffff;
 
+export interface LogGroupWriterOptions {
+  /**
+   * Bytes left free in front of each finished group for the WAL's envelope header (see
+   * ./headroom.ts): the group is then handed over without a copy. @defaultValue 0
+   */
+  readonly headroom?: number;
+}
+
 export class LogGroupWriter {
-  #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
-  #pos = 0;
+  readonly #headroom: number;
+  #buf: Buffer;
+  #pos: number;
   #logs = 0;
   #estimate = 0;
   /** Encoded contents of the log being written (between beginLog and endLog). */
@@ -37,6 +47,15 @@ export class LogGroupWriter {
   /** The key of the last one-content log, and its UTF-8 bytes (a file's lines share one). */
   #lastKey: string | undefined;
   #lastKeyBytes: Buffer = Buffer.alloc(0);
+
+  constructor(options: LogGroupWriterOptions = {}) {
+    const headroom = options.headroom ?? 0;
+    if (!Number.isSafeInteger(headroom) || headroom < 0) throw new RangeError(`Expected \`headroom\` to be a non-negative integer, got ${headroom}`);
+    this.#headroom = headroom;
+    // Its own buffer (allocUnsafeSlow: never a slice of Node's pool), so the room is its own.
+    this.#buf = Buffer.allocUnsafeSlow(INITIAL_BYTES + headroom);
+    this.#pos = headroom;
+  }
 
   /** Logs written since the last finish(). */
   get logs(): number {
@@ -50,7 +69,7 @@ export class LogGroupWriter {
 
   /** Bytes of encoded logs so far. */
   get encodedBytes(): number {
-    return this.#pos;
+    return this.#pos - this.#headroom;
   }
 
   /**
@@ -213,8 +232,16 @@ export class LogGroupWriter {
       this.#string(0x0a, tag.key);
       this.#string(0x12, tag.value);
     }
-    const out = Buffer.from(this.#buf.subarray(0, this.#pos));
-    this.#pos = 0;
+    let out: Buffer;
+    if (this.#headroom > 0) {
+      // Handed over as it is (with its room in front); the next group gets a new buffer.
+      out = this.#buf.subarray(this.#headroom, this.#pos);
+      giveHeadroom(out, this.#headroom);
+      this.#buf = Buffer.allocUnsafeSlow(this.#buf.length);
+    } else {
+      out = Buffer.from(this.#buf.subarray(0, this.#pos));
+    }
+    this.#pos = this.#headroom;
     this.#logs = 0;
     this.#estimate = 0;
     return out;
@@ -237,7 +264,7 @@ export class LogGroupWriter {
     if (this.#pos + bytes <= this.#buf.length) return;
     let size = this.#buf.length * 2;
     while (size < this.#pos + bytes) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    const next = Buffer.allocUnsafeSlow(size);
     this.#buf.copy(next, 0, 0, this.#pos);
     this.#buf = next;
   }

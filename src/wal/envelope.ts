@@ -3,6 +3,7 @@
  * `quar!`). Frozen format, version 1; see ./index.ts for the byte layout.
  */
 import { crc32c } from '@node-rs/crc32';
+import { takeHeadroom } from '../model/headroom.ts';
 
 export const ENVELOPE_VERSION = 1;
 const HEADER_BYTES = 22; // version(1) crc(4) flags(1) enqueuedAt(8) logstoreKey(8)
@@ -39,6 +40,19 @@ function strBytes(s: string): Buffer {
   return Buffer.from(s, 'utf8');
 }
 
+/**
+ * Bytes of an envelope in front of its payload for these strings (the headroom an input
+ * leaves so that {@link encodeEnvelope} need not copy the payload).
+ */
+export function envelopePrefixBytes(project: string, logstore: string, configName: string): number {
+  return HEADER_BYTES + 6 + Buffer.byteLength(project, 'utf8') + Buffer.byteLength(logstore, 'utf8') + Buffer.byteLength(configName, 'utf8');
+}
+
+/**
+ * The envelope of `payload`: a new buffer, or, when the payload came with room in front of
+ * it (../model/headroom.ts) enough for the header, the header written there and the payload
+ * left where it is.
+ */
 export function encodeEnvelope(meta: RecordMeta, payload: Uint8Array): Buffer {
   const project = strBytes(meta.project);
   const logstore = strBytes(meta.logstore);
@@ -62,7 +76,10 @@ export function encodeEnvelope(meta: RecordMeta, payload: Uint8Array): Buffer {
     configName.length +
     (key === undefined ? 0 : 2 + key.length) +
     payload.byteLength;
-  const out = Buffer.allocUnsafe(size);
+  const prefix = size - payload.byteLength;
+  const room = takeHeadroom(payload);
+  const inPlace = room >= prefix;
+  const out = inPlace ? Buffer.from(payload.buffer, payload.byteOffset - prefix, size) : Buffer.allocUnsafe(size);
   out[0] = ENVELOPE_VERSION;
   out[5] = key === undefined ? 0 : FLAG_EXPLICIT_KEY;
   out.writeUInt32BE(Math.floor(meta.enqueuedAt / TWO_32), 6);
@@ -74,7 +91,7 @@ export function encodeEnvelope(meta: RecordMeta, payload: Uint8Array): Buffer {
     b.copy(out, at + 2);
     at += 2 + b.length;
   }
-  out.set(payload, at);
+  if (!inPlace) out.set(payload, at);
   // The checksum covers everything after itself: flags, metadata and payload.
   out.writeUInt32BE(crc32c(out.subarray(5)), 1);
   return out;
