@@ -69,6 +69,8 @@ interface TrackedFile {
   readonly splitter: LineSplitter;
   /** The offset in the durable checkpoint. */
   committed: number;
+  /** The offset in the last append handed to the WAL (durable or in flight). */
+  submitted: number;
   /** The offset this round's append will checkpoint. */
   next: number;
   /** The path no longer leads to this file (renamed away or deleted). */
@@ -78,6 +80,14 @@ interface TrackedFile {
   lastDataAt: number;
   /** Finished: dropped from the checkpoint and closed once this round is durable. */
   closing: boolean;
+  /** Its closing is in an append handed to the WAL: closed when that is durable. */
+  closeSubmitted: boolean;
+}
+
+/** What an append checkpoints, taken when it is handed over (the next round reads on). */
+interface CommitSnapshot {
+  readonly offsets: ReadonlyArray<readonly [TrackedFile, number]>;
+  readonly closing: readonly TrackedFile[];
 }
 
 /** Ends the loop: the flusher is closed, nothing more can be made durable. */
@@ -118,6 +128,11 @@ export class FileInput implements Input {
   /** The time of this round's logs, and the lines a sink took in it. */
   #roundNow = 0;
   #roundRecords = 0;
+  /**
+   * The append of the last round while it is in flight: the next round is read and packed
+   * meanwhile, and handed over once this one is durable (one in flight, in order).
+   */
+  #inFlight: Promise<void> | undefined;
   /** The read buffer, reused by every read (the splitter keeps no reference to it). */
   #readBuf: Buffer | undefined;
   #counters = { logs: 0, bytesRead: 0, appends: 0, pauses: 0, rotations: 0, truncations: 0, linesCut: 0 };
@@ -289,11 +304,13 @@ export class FileInput implements Input {
         },
       }),
       committed: expected === undefined ? -1 : offset,
+      submitted: expected === undefined ? -1 : offset,
       next: from,
       rotated: false,
       atEofSince: undefined,
       lastDataAt: now,
       closing: false,
+      closeSubmitted: false,
     };
     this.#files.set(key, file);
     if (file.committed !== from) this.#stateDirty = true;
@@ -348,6 +365,8 @@ export class FileInput implements Input {
       const readSomething = await this.#round();
       if (!readSomething) await this.#sleep(Math.max(1, Math.min(nextDiscovery, this.#nextDeadline()) - Date.now()));
     }
+    // The last round's append: durable (or failed) before the files close.
+    await this.#inFlight;
   }
 
   /** The soonest multiline flush or rotated-file close due. */
@@ -393,6 +412,7 @@ export class FileInput implements Input {
     this.#roundRecords = 0;
     let records = 0;
     for (const f of this.#files.values()) {
+      if (f.closing) continue; // finished: closed once its last append is durable
       if (await this.#readFile(f, now)) readSomething = true;
       const s = f.splitter;
       if (s.hasPending && now - f.lastDataAt >= this.options.multilineFlushMs) s.flushPending();
@@ -411,8 +431,17 @@ export class FileInput implements Input {
     }
     records += this.#roundRecords;
     let changed = this.#stateDirty || records > 0;
-    for (const f of this.#files.values()) changed ||= f.next !== f.committed || f.closing;
-    if (changed) await this.#commit(this.#builder.build(), false, records);
+    for (const f of this.#files.values()) changed ||= f.closing ? !f.closeSubmitted : f.next !== f.submitted;
+    if (changed) {
+      const groups = this.#builder.build();
+      // One append in flight: this round's waits for the last one (which ran while this
+      // round was read), then goes while the next round is read.
+      await this.#inFlight;
+      const snapshot = this.#snapshot();
+      const append = this.#commit(groups, false, records, snapshot);
+      append.catch(() => {}); // awaited by the next round or at the end of the loop
+      this.#inFlight = append;
+    }
     return readSomething;
   }
 
@@ -464,11 +493,27 @@ export class FileInput implements Input {
    * Retries what can pass later (disk full, I/O, quota with whenFull 'reject'); ends the loop
    * when the flusher is closed (what was read is re-read at the next start).
    */
-  async #commit(groups: LineGroup[], restoring: boolean, records = 0): Promise<void> {
-    const files: CheckpointEntry[] = [];
+  /** The offsets (and files to close) of the append about to be handed over; marks them handed over. */
+  #snapshot(): CommitSnapshot {
+    const offsets: Array<readonly [TrackedFile, number]> = [];
+    const closing: TrackedFile[] = [];
     for (const f of this.#files.values()) {
-      if (f.closing) continue;
-      files.push({ dev: f.id.dev, ino: f.id.ino, path: f.path, offset: f.next, fpLen: f.fp.length, fpCrc: f.fp.crc });
+      if (!f.closing) {
+        offsets.push([f, f.next]);
+        f.submitted = f.next;
+      } else if (!f.closeSubmitted) {
+        closing.push(f);
+        f.closeSubmitted = true;
+      }
+    }
+    this.#stateDirty = false;
+    return { offsets, closing };
+  }
+
+  async #commit(groups: LineGroup[], restoring: boolean, records = 0, snapshot = this.#snapshot()): Promise<void> {
+    const files: CheckpointEntry[] = [];
+    for (const [f, offset] of snapshot.offsets) {
+      files.push({ dev: f.id.dev, ino: f.id.ino, path: f.path, offset, fpLen: f.fp.length, fpCrc: f.fp.crc });
     }
     const checkpoint: Checkpoint = { key: this.#key, value: JSON.stringify({ v: FILE_CHECKPOINT_VERSION, files }) };
     // Already encoded (LineGroupBuilder): the flusher stores the bytes as they are.
@@ -491,16 +536,14 @@ export class FileInput implements Input {
     // Durable: only now do the offsets move (I1).
     this.#counters.appends++;
     this.#counters.logs += records;
-    this.#stateDirty = false;
-    for (const f of [...this.#files.values()]) {
+    for (const [f, offset] of snapshot.offsets) f.committed = offset;
+    for (const f of snapshot.closing) {
       f.committed = f.next;
-      if (f.closing) {
-        this.#files.delete(f.key);
-        this.#builder.forget(f.streamKey);
-        this.#counters.linesCut += f.splitter.stats().cut;
-        await f.fh.close().catch(() => {});
-        this.#logger.info({ file: f.path, offset: f.next }, 'input_file: finished a rotated file');
-      }
+      this.#files.delete(f.key);
+      this.#builder.forget(f.streamKey);
+      this.#counters.linesCut += f.splitter.stats().cut;
+      await f.fh.close().catch(() => {});
+      this.#logger.info({ file: f.path, offset: f.next }, 'input_file: finished a rotated file');
     }
   }
 
