@@ -90,6 +90,12 @@ interface CommitSnapshot {
   readonly closing: readonly TrackedFile[];
 }
 
+/**
+ * While an append is in flight, the input reads on up to this many read chunks (they go in
+ * the next append): enough to hide a fsync behind reading, bounded in memory.
+ */
+const PENDING_ROUNDS_WHILE_APPENDING = 1;
+
 /** Ends the loop: the flusher is closed, nothing more can be made durable. */
 class FlusherGone extends Error {}
 
@@ -133,6 +139,10 @@ export class FileInput implements Input {
    * meanwhile, and handed over once this one is durable (one in flight, in order).
    */
   #inFlight: Promise<void> | undefined;
+  #inFlightSettled = true;
+  /** Lines and bytes read since the last append was handed over (they go with the next one). */
+  #unsubmittedRecords = 0;
+  #unsubmittedBytes = 0;
   /** The read buffer, reused by every read (the splitter keeps no reference to it). */
   #readBuf: Buffer | undefined;
   #counters = { logs: 0, bytesRead: 0, appends: 0, pauses: 0, rotations: 0, truncations: 0, linesCut: 0 };
@@ -365,7 +375,9 @@ export class FileInput implements Input {
       const readSomething = await this.#round();
       if (!readSomething) await this.#sleep(Math.max(1, Math.min(nextDiscovery, this.#nextDeadline()) - Date.now()));
     }
-    // The last round's append: durable (or failed) before the files close.
+    // What was read while the last append was in flight goes too; both are durable (or
+    // failed) before the files close.
+    if (this.#unsubmittedRecords > 0) await this.#submit();
     await this.#inFlight;
   }
 
@@ -430,19 +442,35 @@ export class FileInput implements Input {
       f.next = taken.safeOffset;
     }
     records += this.#roundRecords;
-    let changed = this.#stateDirty || records > 0;
+    this.#unsubmittedRecords += records;
+    let changed = this.#stateDirty || this.#unsubmittedRecords > 0;
     for (const f of this.#files.values()) changed ||= f.closing ? !f.closeSubmitted : f.next !== f.submitted;
     if (changed) {
-      const groups = this.#builder.build();
-      // One append in flight: this round's waits for the last one (which ran while this
-      // round was read), then goes while the next round is read.
-      await this.#inFlight;
-      const snapshot = this.#snapshot();
-      const append = this.#commit(groups, false, records, snapshot);
-      append.catch(() => {}); // awaited by the next round or at the end of the loop
-      this.#inFlight = append;
+      // One append in flight, in order. While it is (its fsync), the next rounds are read and
+      // packed, up to a bound; they go together in the next append once it is durable: the
+      // input's own group commit, so a slow fsync means bigger appends, not a stalled input.
+      const keepReading =
+        !this.#inFlightSettled && readSomething && this.#unsubmittedBytes < this.options.readChunkBytes * PENDING_ROUNDS_WHILE_APPENDING;
+      if (!keepReading) await this.#submit();
     }
     return readSomething;
+  }
+
+  /** Waits for the append in flight, then hands over everything read since (not awaited). */
+  async #submit(): Promise<void> {
+    await this.#inFlight;
+    const groups = this.#builder.build();
+    const snapshot = this.#snapshot();
+    const append = this.#commit(groups, false, this.#unsubmittedRecords, snapshot);
+    this.#unsubmittedRecords = 0;
+    this.#unsubmittedBytes = 0;
+    this.#inFlightSettled = false;
+    append
+      .finally(() => {
+        if (this.#inFlight === append) this.#inFlightSettled = true;
+      })
+      .catch(() => {}); // awaited by the next round or at the end of the loop
+    this.#inFlight = append;
   }
 
   /**
@@ -480,6 +508,7 @@ export class FileInput implements Input {
     }
     f.splitter.push(buf.subarray(0, bytesRead));
     this.#counters.bytesRead += bytesRead;
+    this.#unsubmittedBytes += bytesRead;
     f.lastDataAt = now;
     f.atEofSince = undefined;
     if (f.fp.length < this.options.fingerprintBytes && size > f.fp.length) {

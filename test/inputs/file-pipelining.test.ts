@@ -81,6 +81,7 @@ describe('input_file pipelining', () => {
       assert.deepEqual(call.lines, all.slice(delivered, delivered + call.lines.length), 'in order, none twice');
       delivered += call.lines.length;
       assert.equal(call.offset, lineBytes(delivered), 'the checkpoint is the end of the lines it carries');
+      if (i < 4) assert.ok(input.stats().bytesRead > lineBytes(delivered), 'the input read on while the append was in flight');
       call.resolve();
     }
     assert.ok(calls.length > 5, 'several rounds');

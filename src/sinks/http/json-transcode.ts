@@ -103,6 +103,37 @@ function writeUint(n: number): void {
   }
 }
 
+/**
+ * A uint32 in decimal, remembering the last one: consecutive logs mostly share their `Time`
+ * (the same second) and `Time_ns` (the same millisecond, for lines read together).
+ */
+class CachedUint {
+  #value = -1;
+  #length = 0;
+  readonly #digits = new Uint8Array(10);
+
+  write(n: number): void {
+    const d = this.#digits;
+    if (n === this.#value) {
+      const len = this.#length;
+      ensure(len);
+      const o = out;
+      let p = pos;
+      for (let i = 0; i < len; i++) o[p++] = d[i]!;
+      pos = p;
+      return;
+    }
+    const start = pos;
+    writeUint(n);
+    this.#length = pos - start;
+    for (let i = 0; i < this.#length; i++) d[i] = out[start + i]!;
+    this.#value = n;
+  }
+}
+
+const timeDigits = new CachedUint();
+const timeNsDigits = new CachedUint();
+
 // ── Strings ───────────────────────────────────────────────────────────────────────────
 
 const PLAIN = 0;
@@ -550,10 +581,10 @@ function transcodeRecord(record: DeliveryRecord, first: boolean, separator: numb
 
     if (separator >= 0 && !(first && l === 0)) writeByte(separator);
     writeBytes(PREFIX_TIME);
-    writeUint(time);
+    timeDigits.write(time);
     if (timeNs >= 0) {
       writeBytes(PREFIX_TIME_NS);
-      writeUint(timeNs);
+      timeNsDigits.write(timeNs);
     }
     writeBytes(PREFIX_CONTENTS);
     let contents = 0;

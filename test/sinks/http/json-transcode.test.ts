@@ -224,7 +224,12 @@ describe('json/ndjson bodies straight from the protobuf bytes', () => {
       {
         logs: fc.array(
           fc.record(
-            { time: fc.nat({ max: 0xffffffff }), contents: fc.array(pairArb, { maxLength: 6 }), timeNs: fc.nat({ max: 0xffffffff }) },
+            {
+              // Repeated values too: the digits of the last Time / Time_ns are reused.
+              time: fc.oneof(fc.nat({ max: 0xffffffff }), fc.constantFrom(0, 9, 10, 1_763_000_000, 0xffffffff)),
+              contents: fc.array(pairArb, { maxLength: 6 }),
+              timeNs: fc.oneof(fc.nat({ max: 0xffffffff }), fc.constantFrom(0, 5, 123_000_000, 999_999_999)),
+            },
             { requiredKeys: ['time', 'contents'] },
           ),
           { maxLength: 4 },
