@@ -37,41 +37,68 @@ for (const file of [...findTests(join(root, 'test')), ...findTests(join(root, 'p
 
 const totals = { tests: 0, pass: 0, fail: 0, skipped: 0, todo: 0, cancelled: 0 };
 const durations = [];
-for (const [name, files] of suites) {
-  if (filters.length > 0 && !filters.some((f) => name.includes(f))) continue;
+
+/**
+ * Suites run two at a time (`--jobs=N` or WALSHIP_TEST_JOBS; 1 = one after the other): most
+ * of the time goes to child processes starting and to waits, so two share the 2 cores well.
+ * The longest start first. Each suite's TAP output is printed whole when it ends (never
+ * interleaved), followed by its duration.
+ */
+const jobsFlag = args.find((a) => a.startsWith('--jobs='));
+const jobs = Math.max(1, Number(jobsFlag?.slice('--jobs='.length) ?? process.env.WALSHIP_TEST_JOBS ?? 2) || 1);
+const LONGEST_FIRST = ['cli', 'crashtest', 'delivery', 'property-tests', 'sinks-nats', 'conformance', 'wal', 'inputs', 'pino'];
+const rank = (name) => {
+  const i = LONGEST_FIRST.indexOf(name);
+  return i < 0 ? LONGEST_FIRST.length : i;
+};
+const queue = [...suites]
+  .filter(([name]) => filters.length === 0 || filters.some((f) => name.includes(f)))
+  .sort((a, b) => rank(a[0]) - rank(b[0]));
+
+function runSuite(name, files) {
   const started = performance.now();
-  const code = await new Promise((resolve) => {
+  return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
       // --test-force-exit: a handle a failing test leaked must not hang the run.
       ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', '--test-force-exit', ...files],
       {
         cwd: root,
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, ...(soak ? { WALSHIP_SOAK: '1' } : {}) },
       },
     );
-    let tail = '';
-    child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4000);
-    });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (chunk) => out.push(chunk));
+    child.stderr.on('data', (chunk) => err.push(chunk));
     child.on('close', (exitCode) => {
+      const text = Buffer.concat(out).toString();
+      process.stdout.write(text);
+      process.stderr.write(Buffer.concat(err));
       // The runner's own summary closes its output: take the last match of each line.
       for (const key of Object.keys(totals)) {
-        const all = [...tail.matchAll(new RegExp(`^# ${key} (\\d+)$`, 'gm'))];
+        const all = [...text.matchAll(new RegExp(`^# ${key} (\\d+)$`, 'gm'))];
         const last = all[all.length - 1];
         if (last) totals[key] += Number(last[1]);
       }
-      resolve(exitCode ?? 1);
+      const seconds = (performance.now() - started) / 1000;
+      const code = exitCode ?? 1;
+      durations.push({ name, seconds, code });
+      console.log(`# suite ${name}: ${seconds.toFixed(1)} s, exit ${code}`);
+      resolve();
     });
   });
-  const seconds = (performance.now() - started) / 1000;
-  durations.push({ name, seconds, code });
-  console.log(`# suite ${name}: ${seconds.toFixed(1)} s, exit ${code}`);
 }
 
-console.log('# ── suites ──');
+const wallStarted = performance.now();
+await Promise.all(
+  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await runSuite(...next);
+  }),
+);
+
+console.log(`# ── suites (${jobs} at a time; ${((performance.now() - wallStarted) / 1000).toFixed(1)} s in all) ──`);
 for (const d of durations) console.log(`#   ${d.name.padEnd(16)} ${d.seconds.toFixed(1).padStart(7)} s  ${d.code === 0 ? 'ok' : 'FAILED'}`);
 const failedSuites = durations.filter((d) => d.code !== 0).length;
 for (const [key, value] of Object.entries(totals)) console.log(`# ${key} ${value}`);
