@@ -10,6 +10,7 @@ import {
   DEFAULT_RETRY_MAX_DELAY_MS,
   DEFAULT_RETRY_MIN_DELAY_MS,
 } from '../config/defaults.ts';
+import { giveBackGroupBuffer } from '../model/headroom.ts';
 import { ErrorCodes, WalshipError } from '../errors.ts';
 import { defaultLogger, type Logger } from '../logging/logger.ts';
 import type { FixedBatch, WalRecord } from '../wal/index.ts';
@@ -514,6 +515,7 @@ export class DeliveryManager {
     this.counters.deliveredBatches++;
     try {
       await this.source.ack(records);
+      for (const r of records) giveBackGroupBuffer(r.envelope);
     } catch (err) {
       // The WAL failed or closed: these records are delivered again after it reopens.
       this.logger.warn({ err: (err as Error).message, records: records.length }, 'ack not stored; the records will be redelivered');

@@ -10,7 +10,12 @@ export interface DeliveryRecord {
   /** `<walId>-<seq>` (D2): the same on every attempt. */
   readonly idempotencyKey: string;
   readonly meta: RecordMeta;
-  /** The LogGroup protobuf bytes, exactly as stored in the WAL. */
+  /**
+   * The LogGroup protobuf bytes, exactly as stored in the WAL. **Valid until the record is
+   * acknowledged**: once `publishEvents` has reported it published, its memory may be reused
+   * for a new LogGroup (input_file's group buffers are, ../model/headroom.ts). A client that
+   * needs the bytes later (an internal queue that sends after it resolved, say) copies them.
+   */
   readonly payload: Buffer;
   /** Logical bytes in the WAL (what windows count). */
   readonly bytes: number;
@@ -35,7 +40,8 @@ export interface ProtocolClient {
   /**
    * Publishes the batch. Resolves with the records not yet published (empty when all were
    * acknowledged by the destination: D1). Rejects with a {@link DeliveryError} that says
-   * whether trying again can help.
+   * whether trying again can help. Nothing may read a published record's `payload` after
+   * this resolves (see {@link DeliveryRecord.payload}).
    */
   publishEvents(batch: DeliveryBatch, signal?: AbortSignal): Promise<readonly DeliveryRecord[]>;
   /** Publishes one record; rejects like `publishEvents`. */

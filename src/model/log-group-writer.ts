@@ -12,7 +12,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ErrorCodes, WalshipError } from '../errors.ts';
-import { giveHeadroom } from './headroom.ts';
+import { giveHeadroom, takeGroupBuffer } from './headroom.ts';
 import { FIELD_OVERHEAD_BYTES, LOG_OVERHEAD_BYTES } from './size.ts';
 import type { LogTag } from './types.ts';
 
@@ -53,7 +53,7 @@ export class LogGroupWriter {
     if (!Number.isSafeInteger(headroom) || headroom < 0) throw new RangeError(`Expected \`headroom\` to be a non-negative integer, got ${headroom}`);
     this.#headroom = headroom;
     // Its own buffer (allocUnsafeSlow: never a slice of Node's pool), so the room is its own.
-    this.#buf = Buffer.allocUnsafeSlow(INITIAL_BYTES + headroom);
+    this.#buf = headroom > 0 ? takeGroupBuffer(INITIAL_BYTES + headroom) : Buffer.allocUnsafeSlow(INITIAL_BYTES);
     this.#pos = headroom;
   }
 
@@ -237,7 +237,7 @@ export class LogGroupWriter {
       // Handed over as it is (with its room in front); the next group gets a new buffer.
       out = this.#buf.subarray(this.#headroom, this.#pos);
       giveHeadroom(out, this.#headroom);
-      this.#buf = Buffer.allocUnsafeSlow(this.#buf.length);
+      this.#buf = takeGroupBuffer(this.#buf.length);
     } else {
       out = Buffer.from(this.#buf.subarray(0, this.#pos));
     }
