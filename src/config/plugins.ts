@@ -125,7 +125,7 @@ export const INPUT_TYPES: Readonly<Record<string, PluginType>> = {
       ...COMMON_INPUT_FIELDS,
       ReadFromHead: { kind: bool, default: String(DEFAULT_INPUT_FILE_READ_FROM_HEAD), doc: 'At the very first start, read existing files from their head instead of their end.' },
       PollMs: { kind: duration(1), default: ms(DEFAULT_INPUT_FILE_POLL_MS), doc: 'How often the glob is re-run and open files are checked.' },
-      ReadChunkBytes: { kind: size(1), default: b(DEFAULT_INPUT_FILE_READ_CHUNK_BYTES), doc: 'Bytes read from one file per round (one WAL append).' },
+      ReadChunkBytes: { kind: size(1), default: b(DEFAULT_INPUT_FILE_READ_CHUNK_BYTES), doc: 'Bytes read from one file per round; a WAL append carries one round, or two when the next was read while the last append was in flight.' },
       RotatedCloseMs: { kind: duration(0), default: ms(DEFAULT_INPUT_FILE_ROTATED_CLOSE_MS), doc: 'A rotated-away file is closed after being at its end this long.' },
       FingerprintBytes: { kind: int(1), default: String(DEFAULT_INPUT_FILE_FINGERPRINT_BYTES), doc: 'Bytes at a file\'s head that identify it beside dev+ino.' },
     },

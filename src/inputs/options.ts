@@ -86,7 +86,10 @@ export interface FileInputConfig extends CommonInputConfig {
    * @defaultValue {@link DEFAULT_INPUT_FILE_POLL_MS} (1000)
    */
   readonly pollMs?: number;
-  /** Bytes read from one file per round (a round is one WAL append). @defaultValue 1 MiB */
+  /**
+   * Bytes read from one file per round. A WAL append carries one round, or two when the next
+   * was read while the last append was in flight. @defaultValue 1 MiB
+   */
   readonly readChunkBytes?: number;
   /**
    * A file renamed away (or deleted) is closed once it has been at its end this long (ms):
