@@ -65,6 +65,9 @@ interface RequestSpec {
  * Authentication is by static headers (or URL credentials); Alibaba Cloud's SLS request
  * signing is not implemented.
  */
+/** Bodies of failed batches kept for their retry (see HttpClient #retryBodies): the in-flight window's batches. */
+const KEEP_RETRY_BODIES = 16;
+
 export class HttpClient implements ProtocolClient {
   readonly name: string;
   readonly options: ResolvedHttpSinkOptions;
@@ -75,6 +78,13 @@ export class HttpClient implements ProtocolClient {
   /** Free connection slots; requests beyond them wait here, before their timeout starts. */
   #slots: number;
   readonly #slotWaiters: Array<() => void> = [];
+  /**
+   * The body of each json/ndjson batch whose last attempt failed in a way a retry can fix, by
+   * batch key: the retry sends the same bytes instead of transcoding again (a key names one
+   * fixed composition, D2). At most {@link KEEP_RETRY_BODIES}, the oldest dropped first.
+   */
+  readonly #retryBodies = new Map<string, Buffer>();
+  #reusedBodies = 0;
 
   constructor(options: ResolvedHttpSinkOptions) {
     this.options = options;
@@ -119,9 +129,15 @@ export class HttpClient implements ProtocolClient {
     await this.#exchange({ method: 'HEAD', path, headers: { ...this.options.headers, 'user-agent': USER_AGENT } }, timeoutMs);
   }
 
+  /** Attempts that re-sent a body kept from a failed attempt of the same batch. */
+  get reusedBodies(): number {
+    return this.#reusedBodies;
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#connected = false;
+      this.#retryBodies.clear();
       // Waits for requests in flight (each bounded by `timeoutMs`); abort them to stop sooner.
       await this.#pool.close();
       this.#log.debug('http client closed');
@@ -179,6 +195,35 @@ export class HttpClient implements ProtocolClient {
 
   async #sendJson(records: readonly DeliveryRecord[], key: string, signal: AbortSignal | undefined): Promise<void> {
     const encoding = this.options.encoding === 'ndjson' ? 'ndjson' : 'json';
+    let body = this.#retryBodies.get(key);
+    if (body !== undefined) {
+      this.#retryBodies.delete(key);
+      this.#reusedBodies++;
+    } else {
+      body = await this.#jsonBody(records, key, encoding);
+    }
+    const headers: Record<string, string> = {
+      ...this.options.headers,
+      'user-agent': USER_AGENT,
+      'content-type': CONTENT_TYPES[encoding],
+      [IDEMPOTENCY_HEADER]: key,
+    };
+    if (this.options.gzip) headers['content-encoding'] = 'gzip';
+    try {
+      await this.#post({ method: 'POST', path: this.options.basePath, headers, body }, signal);
+    } catch (err) {
+      if (err instanceof DeliveryError && err.kind !== 'permanent' && this.#closing === undefined) {
+        this.#retryBodies.set(key, body);
+        if (this.#retryBodies.size > KEEP_RETRY_BODIES) this.#retryBodies.delete(this.#retryBodies.keys().next().value as string);
+      }
+      throw err;
+    }
+    // A 2xx: the server read all of it; a pooled buffer goes back.
+    releaseJsonBody(body);
+  }
+
+  /** The (gzipped, if configured) json/ndjson body of `records`, in a pooled buffer when not gzipped. */
+  async #jsonBody(records: readonly DeliveryRecord[], key: string, encoding: 'json' | 'ndjson'): Promise<Buffer> {
     let body: Buffer;
     try {
       // A pooled buffer: given back once the server has read it whole (a 2xx), else collected.
@@ -191,20 +236,10 @@ export class HttpClient implements ProtocolClient {
         cause: err,
       });
     }
-    const headers: Record<string, string> = {
-      ...this.options.headers,
-      'user-agent': USER_AGENT,
-      'content-type': CONTENT_TYPES[encoding],
-      [IDEMPOTENCY_HEADER]: key,
-    };
-    if (this.options.gzip) {
-      const plain = body;
-      body = await gzipBody(plain);
-      releaseJsonBody(plain);
-      headers['content-encoding'] = 'gzip';
-    }
-    await this.#post({ method: 'POST', path: this.options.basePath, headers, body }, signal);
+    if (!this.options.gzip) return body;
+    const gzipped = await gzipBody(body);
     releaseJsonBody(body);
+    return gzipped;
   }
 
   /** Sends a POST; resolves on a 2xx (the ack), rejects with a DeliveryError otherwise. */

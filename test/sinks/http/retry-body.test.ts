@@ -1,0 +1,65 @@
+/**
+ * A json/ndjson batch that failed in a way a retry can fix is re-sent with the same body, not
+ * transcoded again; a permanent failure keeps nothing; gzip bodies too.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { pino } from 'pino';
+import { DeliveryError } from '../../../src/delivery/delivery-error.ts';
+import { createHttpClient } from '../../../src/sinks/http/index.ts';
+import { makeRecords } from './fixtures.ts';
+
+const quiet = pino({ level: 'silent' });
+
+/** Answers each request with the next status of `script` (then 200), keeping every body. */
+function scriptedServer(script: number[]) {
+  const bodies: Buffer[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks));
+      res.writeHead(script.shift() ?? 200, { 'content-length': '0', 'retry-after': '0' }).end();
+    });
+  });
+  return { server, bodies, script };
+}
+
+describe('HTTP sink: the body of a retried batch', () => {
+  const s = scriptedServer([]);
+  let url = '';
+  before(async () => {
+    await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}/ingest`;
+  });
+  after(() => new Promise<void>((r) => s.server.close(() => r())));
+
+  for (const gzip of [false, true]) {
+    it(`is re-sent as it was after a 503, and made anew after a 400 (gzip ${gzip})`, async () => {
+      const client = createHttpClient({ url, encoding: 'ndjson', gzip, logger: quiet });
+      await client.connect(5000);
+      const batch = { key: 'w-1-4', records: makeRecords(1, 4, 50) };
+      s.bodies.length = 0;
+      s.script.push(503, 503);
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        await assert.rejects(client.publishEvents(batch), (e: unknown) => e instanceof DeliveryError && e.kind === 'retryable');
+      }
+      assert.deepEqual(await client.publishEvents(batch), []);
+      assert.equal(client.reusedBodies, 2, 'the two retries sent the kept body');
+      assert.equal(s.bodies.length, 3);
+      assert.deepEqual(s.bodies[1], s.bodies[0]);
+      assert.deepEqual(s.bodies[2], s.bodies[0]);
+      const text = (gzip ? gunzipSync(s.bodies[0]!) : s.bodies[0]!).toString();
+      assert.equal(text.trim().split('\n').length, 4 * 50, 'the whole batch, every log');
+      // A permanent refusal keeps nothing: the next attempt (a split, a replay) is made anew.
+      s.script.push(400);
+      await assert.rejects(client.publishEvents(batch), (e: unknown) => e instanceof DeliveryError && e.kind === 'permanent');
+      assert.deepEqual(await client.publishEvents(batch), []);
+      assert.equal(client.reusedBodies, 2);
+      await client.close();
+    });
+  }
+});
