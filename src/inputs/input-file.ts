@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { DEFAULT_STOP_TIMEOUT_MS, DEFAULT_WHEN_FULL_POLL_MS } from '../config/defaults.ts';
 import { ErrorCodes, isWalshipError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { LogTag } from '../model/index.ts';
+import { giveBackGroupBuffer, type LogTag } from '../model/index.ts';
 import type { Checkpoint } from '../wal/index.ts';
 import { absolutePattern, baseDirectory, findFiles, watchHint } from './discovery.ts';
 import {
@@ -562,6 +562,9 @@ export class FileInput implements Input {
         await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
       }
     }
+    // Every flusher has the groups (copied, or held by a record built in place): their buffers
+    // may be reused once those records are acknowledged (../model/headroom.ts).
+    for (const g of groups) giveBackGroupBuffer(g.payload);
     // Durable: only now do the offsets move (I1).
     this.#counters.appends++;
     this.#counters.logs += records;

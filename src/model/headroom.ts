@@ -26,47 +26,84 @@ export function takeHeadroom(payload: Uint8Array): number {
   return bytes;
 }
 
-// ── Group buffers, reused once their record is acknowledged ──────────────────────────
+// ── Group buffers, reused once nothing reads them ────────────────────────────────────
 //
 // A LogGroupWriter with headroom takes its buffers here. Its finished group becomes, with the
 // envelope built in place, the record the WAL hands to delivery; when the destination has
-// acknowledged that record, the delivery manager gives the buffer back and the writer fills
-// it with a later group. Without this, each group is a fresh ~230 KB Buffer: V8 counts that
-// external memory towards its old-generation limit and ran a full mark-compact every ~20 MB
-// (≈ 20 per million lines on the e2e bench); with it the process takes ≈ 11% less CPU and
-// ≈ 20 MB less peak RSS there. The contract that makes it safe: nothing reads a record's
-// payload after its acknowledgement (DeliveryRecord.payload). A buffer whose record is
-// dead-lettered, quarantined, re-read after a WAL reopen, or whose ack failed is simply
-// never given back (and is collected as usual).
+// acknowledged that record, and the input has finished appending the group (to every flusher,
+// retries included), the buffer comes back and a writer fills it with a later group. Without
+// this, each group is a fresh ~230 KB Buffer: V8 counts that external memory towards its
+// old-generation limit and ran a full mark-compact every ~20 MB (≈ 20 per million lines on the
+// e2e bench); with it the process takes ≈ 11% less CPU and ≈ 20 MB less peak RSS there.
+//
+// A buffer is counted by its holders, each a view that read it and gives it back once:
+// - the finished group (LogGroupWriter.finish holds it for its producer, who gives it back
+//   when its appends have settled: a second flusher, or a retried append, copies the payload
+//   later than the first WAL may have acknowledged its record built in place);
+// - the WAL record whose envelope was built in place (encodeEnvelope holds it; the delivery
+//   manager gives it back on acknowledgement: nothing reads a record's payload after that,
+//   DeliveryRecord.payload).
+// A view given back twice counts once. A holder that never gives back (a dead-lettered or
+// quarantined record, a failed ack, an input that stopped mid-append) only means the buffer
+// is collected as usual instead of reused: the safe way to be wrong.
 
 /** Free group buffers (whole backing stores), most recent last. */
 const freeGroupBuffers: Buffer[] = [];
 const KEEP_FREE_GROUP_BUFFERS = 16;
-/** Backing stores of group buffers handed to a writer and not given back. */
-const lentGroupBuffers = new WeakSet<ArrayBufferLike>();
+/** Backing stores handed to a writer and not back yet, with how many views hold each. */
+const lentGroupBuffers = new WeakMap<ArrayBufferLike, number>();
+/** The views that hold a lent backing store (each gives it back at most once). */
+const holders = new WeakSet<Uint8Array>();
+const counts = { taken: 0, reused: 0, givenBack: 0 };
 
 /** A buffer of at least `size` bytes of its own for a LogGroupWriter: a given-back one, or a new one. */
 export function takeGroupBuffer(size: number): Buffer {
+  counts.taken++;
   for (let i = freeGroupBuffers.length - 1; i >= 0; i--) {
     const b = freeGroupBuffers[i]!;
     if (b.length >= size) {
       freeGroupBuffers.splice(i, 1);
-      lentGroupBuffers.add(b.buffer);
+      lentGroupBuffers.set(b.buffer, 0);
+      counts.reused++;
       return b;
     }
   }
   const b = Buffer.allocUnsafeSlow(size);
-  lentGroupBuffers.add(b.buffer);
+  lentGroupBuffers.set(b.buffer, 0);
   return b;
 }
 
 /**
- * Gives back the group buffer under `view` (a record's envelope or payload) once nothing
- * reads it any more: its record was acknowledged. Anything not from {@link takeGroupBuffer},
- * or given back already, is ignored.
+ * Makes `view` a holder of the group buffer under it: the buffer is not reused before `view`
+ * is given back. Returns false (and does nothing) for a view not over a lent group buffer.
+ */
+export function holdGroupBuffer(view: Uint8Array): boolean {
+  const held = lentGroupBuffers.get(view.buffer);
+  if (held === undefined || holders.has(view)) return false;
+  holders.add(view);
+  lentGroupBuffers.set(view.buffer, held + 1);
+  return true;
+}
+
+/**
+ * Gives back `view`'s hold on the group buffer under it (a record's envelope once
+ * acknowledged; a group once its appends settled). The buffer is reused when its last holder
+ * gives it back. A view that holds nothing, or gave back already, is ignored.
  */
 export function giveBackGroupBuffer(view: Uint8Array): void {
+  if (!holders.delete(view)) return;
   const backing = view.buffer;
-  if (!lentGroupBuffers.delete(backing)) return;
+  const held = (lentGroupBuffers.get(backing) ?? 1) - 1;
+  if (held > 0) {
+    lentGroupBuffers.set(backing, held);
+    return;
+  }
+  lentGroupBuffers.delete(backing);
+  counts.givenBack++;
   if (freeGroupBuffers.length < KEEP_FREE_GROUP_BUFFERS) freeGroupBuffers.push(Buffer.from(backing));
+}
+
+/** Buffers taken, of those reused, and buffers whose last holder gave them back (tests, diagnostics). */
+export function groupBufferCounts(): { readonly taken: number; readonly reused: number; readonly givenBack: number } {
+  return { ...counts };
 }

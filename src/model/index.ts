@@ -55,4 +55,4 @@ export { estimateLogGroupSize, estimateLogSize } from './size.ts';
 export { decodeLogGroup, decodeLogGroupList, encodeLogGroup, encodeLogGroupList } from './codec.ts';
 export { SLS_LOGS_PROTO, slsLogsRoot } from './schema.ts';
 export { type LogGroupHeader, LogGroupWriter, type LogGroupWriterOptions } from './log-group-writer.ts';
-export { giveBackGroupBuffer, giveHeadroom, takeGroupBuffer, takeHeadroom } from './headroom.ts';
+export { giveBackGroupBuffer, giveHeadroom, groupBufferCounts, holdGroupBuffer, takeGroupBuffer, takeHeadroom } from './headroom.ts';

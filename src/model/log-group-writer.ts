@@ -12,7 +12,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ErrorCodes, WalshipError } from '../errors.ts';
-import { giveHeadroom, takeGroupBuffer } from './headroom.ts';
+import { giveHeadroom, holdGroupBuffer, takeGroupBuffer } from './headroom.ts';
 import { FIELD_OVERHEAD_BYTES, LOG_OVERHEAD_BYTES } from './size.ts';
 import type { LogTag } from './types.ts';
 
@@ -214,7 +214,11 @@ export class LogGroupWriter {
 
   /**
    * The encoded LogGroup: the logs written plus the header's fields. Resets the writer for the
-   * next group. The returned buffer is the caller's (not reused).
+   * next group. The returned buffer is the caller's. With `headroom`, it lies in a group
+   * buffer (./headroom.ts) that the caller holds: once nothing of the caller's reads it any
+   * more (its appends settled), `giveBackGroupBuffer(group)` lets a later group reuse it
+   * after every other holder (a WAL record built in place) gave it back too. Not giving it
+   * back is safe: the buffer is then collected as usual.
    */
   finish(header: LogGroupHeader = {}): Buffer {
     if (this.#logStart >= 0) throw new TypeError('Expected endLog() before finish()');
@@ -237,6 +241,8 @@ export class LogGroupWriter {
       // Handed over as it is (with its room in front); the next group gets a new buffer.
       out = this.#buf.subarray(this.#headroom, this.#pos);
       giveHeadroom(out, this.#headroom);
+      // Held for the caller until it gives `out` back (giveBackGroupBuffer): its appends settled.
+      holdGroupBuffer(out);
       this.#buf = takeGroupBuffer(this.#buf.length);
     } else {
       out = Buffer.from(this.#buf.subarray(0, this.#pos));

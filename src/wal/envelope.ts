@@ -3,7 +3,7 @@
  * `quar!`). Frozen format, version 1; see ./index.ts for the byte layout.
  */
 import { crc32c } from '@node-rs/crc32';
-import { takeHeadroom } from '../model/headroom.ts';
+import { holdGroupBuffer, takeHeadroom } from '../model/headroom.ts';
 
 export const ENVELOPE_VERSION = 1;
 const HEADER_BYTES = 22; // version(1) crc(4) flags(1) enqueuedAt(8) logstoreKey(8)
@@ -91,7 +91,8 @@ export function encodeEnvelope(meta: RecordMeta, payload: Uint8Array): Buffer {
     b.copy(out, at + 2);
     at += 2 + b.length;
   }
-  if (!inPlace) out.set(payload, at);
+  if (inPlace) holdGroupBuffer(out); // the record holds the group buffer until it is acknowledged
+  else out.set(payload, at);
   // The checksum covers everything after itself: flags, metadata and payload.
   out.writeUInt32BE(crc32c(out.subarray(5)), 1);
   return out;
