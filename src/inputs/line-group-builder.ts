@@ -126,8 +126,15 @@ export class LineGroupBuilder {
     return out;
   }
 
-  /** Forgets a stream (a file that was closed); its pack-id sequence ends. */
+  /**
+   * Forgets a stream (a file closed, or seen under a new name); its pack-id sequence ends. Its
+   * unfinished group is finished first and goes out with the next {@link build}: the lines in
+   * it are already behind the file's read offset, so dropping them would lose them.
+   */
   forget(source: string): void {
+    const stream = this.#streams.get(source);
+    if (stream === undefined) return;
+    if (stream.writer.logs > 0) this.#finish(stream);
     this.#streams.delete(source);
   }
 

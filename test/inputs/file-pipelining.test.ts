@@ -4,7 +4,7 @@
  * (I1). Checked against a flusher whose appends resolve only when the test says so.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { DurableGroup } from '../../src/flusher/index.ts';
@@ -87,6 +87,61 @@ describe('input_file pipelining', () => {
     assert.ok(calls.length > 5, 'several rounds');
     await input.stop();
     assert.equal(input.stats().logs, all.length);
+  });
+
+  it('a file renamed within the glob while lines wait behind an append in flight: those lines still go out', { timeout: 30_000 }, async () => {
+    // A busy logger writing through its descriptor while its file is renamed again and again
+    // (each new name still matched by the glob), and every append takes 30 ms (a slow fsync):
+    // discovery keeps finding the file under a new name while lines it read wait for the next
+    // append. (The builder's side of this is checked directly in line-group-builder.test.ts.)
+    const root = tempDir('walship-pipe');
+    let path = join(root, 'app.log');
+    const fd = openSync(path, 'a');
+    const written: string[] = [];
+    const write = (n: number) => {
+      let text = '';
+      for (let i = 0; i < n; i++) {
+        const line = `line ${String(written.length).padStart(6, '0')}`;
+        written.push(line);
+        text += `${line}\n`;
+      }
+      writeSync(fd, text);
+    };
+    write(100);
+    const shipped: string[] = [];
+    let lastOffset: number | undefined;
+    const flusher: InputFlusher = {
+      isReady: () => true,
+      getCheckpoint: async () => undefined,
+      async appendDurable(groups: readonly DurableGroup[], checkpoints: readonly Checkpoint[] = []) {
+        for (const g of groups) for (const log of decodeLogGroup(g.payload as Uint8Array).logs) shipped.push(log.contents[0]!.value);
+        const cp = checkpoints[0] === undefined ? undefined : (JSON.parse(String(checkpoints[0].value)) as { files: Array<{ offset: number }> });
+        lastOffset = cp?.files[0]?.offset ?? lastOffset;
+        await new Promise((r) => setTimeout(r, 30));
+      },
+    };
+    const input = createInput(
+      { type: 'input_file', path: join(root, 'app.log*'), readFromHead: true, pollMs: 5 },
+      { flusher, project: 'p', logstore: 's', configName: 'c', logger: quiet },
+    );
+    await input.start();
+    const writer = setInterval(() => write(5), 1);
+    for (let r = 1; r <= 8; r++) {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      const next = join(root, `app.log.${r}`);
+      renameSync(path, next);
+      path = next;
+    }
+    clearInterval(writer);
+    closeSync(fd);
+    const size = statSync(path).size;
+    await until(() => lastOffset === size, 'the checkpoint at the end of the file');
+    await until(() => input.stats().logs >= written.length, 'every line durable', 5000).catch(() => {});
+    await input.stop();
+    const got = new Set(shipped);
+    const missing = written.filter((l) => !got.has(l));
+    assert.equal(missing.length, 0, `lines behind the checkpoint that never went out, e.g. ${missing.slice(0, 3).join(', ')}`);
+    assert.equal(shipped.length, written.length, 'none twice');
   });
 
   it('a failed append stops the loop before any later round is handed over', { timeout: 30_000 }, async () => {

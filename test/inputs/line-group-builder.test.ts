@@ -65,4 +65,18 @@ describe('LineGroupBuilder', () => {
       }
     });
   }
+
+  it('forgetting a stream keeps its unfinished group: it goes out with the next build', () => {
+    const b = new LineGroupBuilder(resolveAggregatorOptions({ hostname: 'h' }), ctx);
+    b.addLine('content', 'a1', 1_000, 'a');
+    b.addLine('content', 'b1', 1_000, 'b');
+    b.addLine('content', 'a2', 1_000, 'a');
+    b.forget('a'); // the file was renamed (or closed) with these lines read, not yet appended
+    b.forget('never-seen');
+    const groups = b.build();
+    const values = groups.map((g) => g.logGroup.logs.map((l) => l.contents[0]!.value));
+    assert.deepEqual(values, [['a1', 'a2'], ['b1']]);
+    b.addLine('content', 'a3', 2_000, 'a');
+    assert.deepEqual(b.build().map((g) => g.logGroup.logs.map((l) => l.contents[0]!.value)), [['a3']], 'a forgotten stream starts anew');
+  });
 });
