@@ -80,10 +80,13 @@ export class HttpClient implements ProtocolClient {
   readonly #slotWaiters: Array<() => void> = [];
   /**
    * The body of each json/ndjson batch whose last attempt failed in a way a retry can fix, by
-   * batch key: the retry sends the same bytes instead of transcoding again (a key names one
-   * fixed composition, D2). At most {@link KEEP_RETRY_BODIES}, the oldest dropped first.
+   * batch key: the retry sends the same bytes instead of transcoding again. It is reused only
+   * for the very same records (the same objects, in order): a key names one composition (D2),
+   * but after a WAL reopen a stored batch can come back smaller (a member was dead-lettered
+   * meanwhile), and then it is encoded anew. At most {@link KEEP_RETRY_BODIES}, the oldest
+   * dropped first.
    */
-  readonly #retryBodies = new Map<string, Buffer>();
+  readonly #retryBodies = new Map<string, { readonly body: Buffer; readonly records: readonly DeliveryRecord[] }>();
   #reusedBodies = 0;
 
   constructor(options: ResolvedHttpSinkOptions) {
@@ -195,9 +198,11 @@ export class HttpClient implements ProtocolClient {
 
   async #sendJson(records: readonly DeliveryRecord[], key: string, signal: AbortSignal | undefined): Promise<void> {
     const encoding = this.options.encoding === 'ndjson' ? 'ndjson' : 'json';
-    let body = this.#retryBodies.get(key);
-    if (body !== undefined) {
-      this.#retryBodies.delete(key);
+    const kept = this.#retryBodies.get(key);
+    if (kept !== undefined) this.#retryBodies.delete(key);
+    let body: Buffer;
+    if (kept !== undefined && kept.records.length === records.length && kept.records.every((r, i) => r === records[i])) {
+      body = kept.body;
       this.#reusedBodies++;
     } else {
       body = await this.#jsonBody(records, key, encoding);
@@ -213,7 +218,7 @@ export class HttpClient implements ProtocolClient {
       await this.#post({ method: 'POST', path: this.options.basePath, headers, body }, signal);
     } catch (err) {
       if (err instanceof DeliveryError && err.kind !== 'permanent' && this.#closing === undefined) {
-        this.#retryBodies.set(key, body);
+        this.#retryBodies.set(key, { body, records });
         if (this.#retryBodies.size > KEEP_RETRY_BODIES) this.#retryBodies.delete(this.#retryBodies.keys().next().value as string);
       }
       throw err;

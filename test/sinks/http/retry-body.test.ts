@@ -62,4 +62,19 @@ describe('HTTP sink: the body of a retried batch', () => {
       await client.close();
     });
   }
+
+  it('is made anew when the same key comes back with other records (a batch shrunk across a WAL reopen)', async () => {
+    const client = createHttpClient({ url, encoding: 'ndjson', logger: quiet });
+    await client.connect(5000);
+    const [a, b, c] = makeRecords(1, 3, 5);
+    s.bodies.length = 0;
+    s.script.push(503);
+    await assert.rejects(client.publishEvents({ key: 'w-1-3', records: [a!, b!, c!] }));
+    // Re-read after a reopen, record 2 dead-lettered meanwhile: the same key, other objects.
+    const reread = makeRecords(1, 3, 5);
+    assert.deepEqual(await client.publishEvents({ key: 'w-1-3', records: [reread[0]!, reread[2]!] }), []);
+    assert.equal(client.reusedBodies, 0);
+    assert.equal(s.bodies[1]!.toString().trim().split('\n').length, 2 * 5, 'only the two records left');
+    await client.close();
+  });
 });
