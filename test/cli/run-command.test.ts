@@ -131,4 +131,58 @@ describe('walship run', () => {
     assert.equal(report.wals[0].source, 'wal');
     assert.ok(report.wals[0].wal.pendingRecords >= 3, `pending ${report.wals[0].wal.pendingRecords}`);
   });
+
+  it('three flushers: every line of a file reaches every destination, with one of them slow, failing and at its WAL quota', { timeout: 120_000 }, async () => {
+    // flushers[0] holds the input's checkpoints and is appended to last; http-1 is fast and
+    // acknowledges records built in place in the input's group buffers; http-2 is slow, fails
+    // 30% of its requests and has a 1 MiB WAL, so the input keeps pausing for it while http-1
+    // delivers. Every destination must get every line, intact. (The buffer race between
+    // flushers is forced, deterministically, in test/inputs/fan-out-buffers.test.ts.)
+    const cwd = tempDir();
+    const quiet = captureLogger().logger;
+    const receivers = await Promise.all([
+      startReceiver({ logger: quiet }),
+      startReceiver({ logger: quiet }),
+      startReceiver({ latencyMs: [5, 30], failRate: 0.3, seed: 11, logger: quiet }),
+    ]);
+    after(() => Promise.all(receivers.map((r) => r.close())));
+    const N = 30_000;
+    const lines = Array.from({ length: N }, (_, i) => `line ${String(i).padStart(6, '0')} ${'x'.repeat(60 + (i % 40))}`);
+    writeFileSync(join(cwd, 'app.log'), `${lines.join('\n')}\n`);
+    const flusher = (url: string, extra: Record<string, unknown> = {}) => ({
+      Type: 'flusher_http',
+      RemoteURL: `${url}/ingest`,
+      Encoding: 'ndjson',
+      RetryMinDelayMs: '20ms',
+      RetryMaxDelayMs: '200ms',
+      WaitRetryMs: '50ms',
+      ...extra,
+    });
+    writeFileSync(
+      join(cwd, 'c.json'),
+      JSON.stringify({
+        inputs: [{ Type: 'input_file', Path: join(cwd, 'app.log'), ReadFromHead: true }],
+        aggregators: [{ Type: 'aggregator_default', MaxLogsPerGroup: 200 }],
+        flushers: [flusher(receivers[0]!.url), flusher(receivers[1]!.url), flusher(receivers[2]!.url, { Wal: { MaxBytes: '1MiB' } })],
+        wal: { Dir: './data/wal', MaxBytes: '64MiB', FreeSpaceFloor: 0 },
+        log_level: 'info',
+      }),
+    );
+    const child = startCli(['run', '--config', 'c.json'], { cwd });
+    after(() => child.kill('SIGKILL'));
+    await waitFor('every destination has every line', () => (receivers.every((r) => r.stats().logs >= N) ? true : undefined), 90_000);
+    child.kill('SIGTERM');
+    const result = await child.exited;
+    assert.equal(result.code, 0, result.stderr.slice(-2000));
+    const want = new Set(lines);
+    for (const [i, r] of receivers.entries()) {
+      const got = r.logs().map((l) => l.contents.content as string);
+      const unknown = got.filter((l) => !want.has(l));
+      assert.equal(unknown.length, 0, `http-${i} received lines that were never written, e.g. ${unknown[0]?.slice(0, 40)}`);
+      assert.equal(new Set(got).size, N, `http-${i} has every line`);
+    }
+    assert.ok(receivers[2]!.stats().faults.fail > 0, 'the slow destination did fail requests');
+    assert.equal(receivers.reduce((n, r) => n + r.stats().invalidRequests, 0), 0, 'no request that did not decode');
+    assert.match(result.stderr, /the WAL is over its quota; reading paused/, 'http-2 reached its WAL quota and the input waited');
+  });
 });
