@@ -22,6 +22,7 @@ export interface CrashtestCommandOptions {
   readonly diskFull?: boolean;
   readonly corruption?: boolean;
   readonly secondProcess?: boolean;
+  readonly fanOut?: boolean;
   readonly allScenarios?: boolean;
 }
 
@@ -30,6 +31,7 @@ const FLAG_OF: Readonly<Record<ScenarioName, keyof CrashtestCommandOptions>> = {
   'disk-full': 'diskFull',
   corruption: 'corruption',
   'second-process': 'secondProcess',
+  'fan-out': 'fanOut',
 };
 
 export async function crashtestCommand(

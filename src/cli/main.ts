@@ -10,7 +10,7 @@
  * | `walship inspect DIR [--json]` | what a WAL holds (reads `/status` when a process holds it) |
  * | `walship dlq list\|replay\|purge DIR` | the dead-letter space |
  * | `walship wal compact\|repair DIR` | WAL maintenance |
- * | `walship crashtest [--records N] [--kills K] [--fail-rate P] [--seed S] [--json] [--quota-full] [--disk-full] [--corruption] [--second-process]` | kills `walship run` at random and checks nothing was lost |
+ * | `walship crashtest [--records N] [--kills K] [--fail-rate P] [--seed S] [--json] [--quota-full] [--disk-full] [--corruption] [--second-process] [--fan-out]` | kills `walship run` at random and checks nothing was lost |
  * | `walship demo [--wal-dir] [--encoding] [--seed]` (also with no command) | the sample logs through input_file, the WAL and flusher_http to a flaky receiver |
  *
  * ## Invariants
@@ -185,6 +185,7 @@ function buildProgram(): Command {
     .option('--disk-full', 'scenario: the WAL on a full 8 MiB tmpfs (root only; skipped otherwise)')
     .option('--corruption', 'scenario: bytes flipped in a WAL table file; quarantine or repair, the rest delivered')
     .option('--second-process', 'scenario: a second walship run on the same WAL gets WALSHIP_LOCKED')
+    .option('--fan-out', 'scenario: three flushers (fast, flaky, slow at its quota), killed at random; each gets every line')
     .option('--all-scenarios', 'every scenario above')
     .option('-q, --quiet', 'no progress lines on stderr')
     .action(async (o: Record<string, unknown>) => {

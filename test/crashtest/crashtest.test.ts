@@ -87,12 +87,13 @@ describe('walship crashtest', () => {
     }
   });
 
-  for (const name of ['quota-full', 'disk-full', 'corruption', 'second-process'] as const) {
+  for (const name of ['quota-full', 'disk-full', 'corruption', 'second-process', 'fan-out'] as const) {
     const what = {
       'quota-full': 'quota full: with the receiver down the WAL fills, the input pauses, nothing is dropped, and it resumes (W6)',
       'disk-full': 'real disk full (8 MiB tmpfs): WALSHIP_DISK_FULL is logged, walship keeps running, and once space returns everything is delivered with no damage',
       corruption: 'corruption: after bytes flipped in a WAL table file, walship (repaired as a user would) delivers everything not lost to the damage and names what was lost and why (W5, W8)',
       'second-process': 'a second walship run on the same WAL exits with WALSHIP_LOCKED and the first delivers everything (W7)',
+      'fan-out': 'fan-out: three flushers (fast, 30% 503s, slow at its WAL quota), walship run killed 8 times; every destination gets every line',
     }[name];
     it(`scenario ${what}`, { timeout: 90_000 }, async (t) => {
       const started = performance.now();
