@@ -48,6 +48,12 @@ export function envelopePrefixBytes(project: string, logstore: string, configNam
   return HEADER_BYTES + 6 + Buffer.byteLength(project, 'utf8') + Buffer.byteLength(logstore, 'utf8') + Buffer.byteLength(configName, 'utf8');
 }
 
+/** Bytes of the envelope {@link encodeEnvelope} makes for `meta` and a payload of `payloadBytes`. */
+export function envelopeBytes(meta: RecordMeta, payloadBytes: number): number {
+  const key = meta.idempotencyKey === undefined ? 0 : 2 + Buffer.byteLength(meta.idempotencyKey, 'utf8');
+  return envelopePrefixBytes(meta.project, meta.logstore, meta.configName) + key + payloadBytes;
+}
+
 /**
  * The envelope of `payload`: a new buffer, or, when the payload came with room in front of
  * it (../model/headroom.ts) enough for the header, the header written there and the payload

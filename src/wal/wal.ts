@@ -2,12 +2,14 @@ import { mkdir, readdir, stat, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, WalshipError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import { giveBackGroupBuffer } from '../model/headroom.ts';
 import { type Counters, emptyCounters, heldBytes, settledChanged, encodeSettled, encodeTail } from './counters.ts';
 import {
   decodeEnvelope,
   decodeSidelined,
   encodeEnvelope,
   encodeSidelined,
+  envelopeBytes,
   isEnvelopeProblem,
   type RecordMeta,
 } from './envelope.ts';
@@ -236,8 +238,11 @@ export class WriteAheadLog {
     if (refused !== undefined) return Promise.reject(refused);
 
     const now = this.options.clock();
-    const prepared: PreparedRecord[] = [];
+    const metas: RecordMeta[] = [];
     let bytes = 0;
+    // Sizes and limits first: a refused append encodes nothing (an envelope built in place
+    // would take the group's headroom, and hold its buffer, for nothing; a blocked input
+    // retries every few ms).
     for (const e of entries) {
       if (!(e?.payload instanceof Uint8Array)) {
         return Promise.reject(new TypeError('Expected every entry to have a Uint8Array `payload`'));
@@ -250,9 +255,7 @@ export class WriteAheadLog {
         enqueuedAt: now,
         idempotencyKey: e.idempotencyKey,
       };
-      // Built before the record joins the queue, so the commit path only assigns keys.
-      const envelope = encodeEnvelope(meta, e.payload);
-      const recordBytes = REC_KEY_BYTES + envelope.length;
+      const recordBytes = REC_KEY_BYTES + envelopeBytes(meta, e.payload.byteLength);
       if (recordBytes > this.options.maxBytes) {
         return Promise.reject(
           new WalshipError(
@@ -263,7 +266,7 @@ export class WriteAheadLog {
         );
       }
       bytes += recordBytes;
-      prepared.push({ envelope, meta, payload: envelope.subarray(envelope.length - e.payload.byteLength) });
+      metas.push(meta);
     }
     const limit = this.acceptLimit();
     const held = heldBytes(this.counters) + this.queuedBytes;
@@ -287,6 +290,17 @@ export class WriteAheadLog {
           { details: { freeBytes: this.freeBytes, freeSpaceFloor: this.options.freeSpaceFloor } },
         ),
       );
+    }
+    // Built before the records join the queue, so the commit path only assigns keys.
+    const prepared: PreparedRecord[] = [];
+    try {
+      entries.forEach((e, i) => {
+        const envelope = encodeEnvelope(metas[i] as RecordMeta, e.payload);
+        prepared.push({ envelope, meta: metas[i] as RecordMeta, payload: envelope.subarray(envelope.length - e.payload.byteLength) });
+      });
+    } catch (err) {
+      for (const p of prepared) giveBackGroupBuffer(p.envelope);
+      return Promise.reject(err);
     }
     const checkpoints = options.checkpoints ?? [];
     return new Promise<AppendResult>((resolve, reject) => {

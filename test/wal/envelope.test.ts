@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeLogGroup, LogGroupWriter } from '../../src/model/index.ts';
-import { decodeEnvelope, encodeEnvelope, envelopePrefixBytes, type RecordMeta } from '../../src/wal/envelope.ts';
+import { ErrorCodes, isWalshipError } from '../../src/errors.ts';
+import { decodeEnvelope, encodeEnvelope, envelopeBytes, envelopePrefixBytes, type RecordMeta } from '../../src/wal/envelope.ts';
+import { WriteAheadLog } from '../../src/wal/index.ts';
+import { tempDir } from '../helpers/tmpdir.ts';
 
 const meta: RecordMeta = { project: 'proj', logstore: 'logs', configName: 'cfg', logstoreKey: 7n, enqueuedAt: 1_763_000_000_123 };
 
@@ -53,5 +56,30 @@ describe('envelope in the headroom', () => {
     const second = w.finish();
     assert.notEqual(first.buffer, second.buffer);
     assert.equal(decodeLogGroup(first).logs[0]?.contents[0]?.value, 'a');
+  });
+
+  it('envelopeBytes is the length encodeEnvelope makes', () => {
+    for (const m of [meta, { ...meta, idempotencyKey: 'wal-1-9' }, { ...meta, project: 'prøject ✓' }]) {
+      assert.equal(envelopeBytes(m, 1234), encodeEnvelope(m, Buffer.alloc(1234)).length);
+    }
+  });
+
+  it('an append refused at the quota leaves the room: the next one builds in place', async () => {
+    const wal = await WriteAheadLog.open({ dir: tempDir(), maxBytes: 60_000, sync: 'never', logger: (await import('pino')).pino({ level: 'silent' }) });
+    const room = envelopePrefixBytes(meta.project, meta.logstore, meta.configName);
+    const entry = (payload: Buffer) => ({ payload, project: meta.project, logstore: meta.logstore, configName: meta.configName });
+    await wal.append([entry(group(0, 600))]);
+    await wal.append([entry(group(0, 600))]); // over the quota now
+    const roomy = group(room, 300);
+    const before = Buffer.from(roomy);
+    await assert.rejects(wal.append([entry(roomy)]), (e: unknown) => isWalshipError(e, ErrorCodes.QUOTA_EXCEEDED));
+    assert.deepEqual(roomy, before);
+    await wal.ack(await wal.nextBatch(10, 1 << 20));
+    assert.equal(wal.isOverQuota(), false);
+    await wal.append([entry(roomy)]);
+    const [record] = await wal.nextBatch(10, 1 << 20);
+    assert.equal(record?.envelope.buffer, roomy.buffer, 'built in place after the refusal');
+    assert.deepEqual(record?.payload, before);
+    await wal.close();
   });
 });
