@@ -12,15 +12,14 @@ import { mkdir } from 'node:fs/promises';
 import type { FlusherConfig, WalshipConfig } from '../config/index.ts';
 import { configProblems, loadConfig } from '../config/index.ts';
 import { ErrorCodes, isWalshipError } from '../errors.ts';
-import { DurableFlusher, type DurableGroup } from '../flusher/index.ts';
-import { createInput, type Input, type InputFlusher } from '../inputs/index.ts';
+import { DurableFlusher, fanOut } from '../flusher/index.ts';
+import { createInput, type Input } from '../inputs/index.ts';
 import type { Logger } from '../logging/logger.ts';
 // Not ../metrics/index.ts: prom-client (walship-metrics.ts) is loaded on the first scrape.
 import { isProcessAlive, readAdminFile, removeAdminFile, writeAdminFile } from '../metrics/admin-file.ts';
 import { type AdminServer, startAdminServer } from '../metrics/admin-server.ts';
 import { redactUrl } from '../metrics/redact-url.ts';
 import type { MetricsSource } from '../metrics/walship-metrics.ts';
-import type { Checkpoint } from '../wal/index.ts';
 import { CliError, ExitCodes } from './cli-error.ts';
 import { createCliLogger } from './cli-logger.ts';
 import type { RunStatus } from './wal-access.ts';
@@ -32,22 +31,8 @@ export interface RunCommandOptions {
   readonly metricsHost?: string;
 }
 
-/**
- * One InputFlusher over every flusher. The first flusher's WAL holds the inputs'
- * checkpoints: it is appended to last, so a crash between the appends makes the input re-read
- * (duplicates in the others), never skip (loss).
- */
-export function fanOut(flushers: readonly DurableFlusher[]): InputFlusher {
-  const [first, ...rest] = flushers as [DurableFlusher, ...DurableFlusher[]];
-  return {
-    isReady: () => flushers.every((f) => f.isReady()),
-    async appendDurable(groups: readonly DurableGroup[], checkpoints?: readonly Checkpoint[]) {
-      if (rest.length > 0) await Promise.all(rest.map((f) => f.appendDurable(groups, checkpoints)));
-      await first.appendDurable(groups, checkpoints);
-    },
-    getCheckpoint: (key: string) => first.getCheckpoint(key),
-  };
-}
+/** One InputFlusher over every flusher (src/flusher/fan-out.ts). */
+export { fanOut };
 
 export async function runCommand(options: RunCommandOptions): Promise<number> {
   let config: WalshipConfig;
@@ -134,7 +119,10 @@ class RunningPipeline {
         startedAt: this.startedAt.toISOString(),
         flushers: c.flushers.map((f) => f.name),
       });
-      const target = fanOut(this.flushers.map((f) => f.flusher));
+      const target = fanOut(
+        this.flushers.map((f) => f.flusher),
+        { logger: this.logger, names: this.flushers.map((f) => f.config.name) },
+      );
       for (const ic of c.inputs) {
         const input = createInput(ic, {
           flusher: target,

@@ -29,3 +29,4 @@
  */
 export { createFlusher } from './create-flusher.ts';
 export { DurableFlusher, type DurableFlusherOptions, type DurableGroup, type WhenFull } from './durable-flusher.ts';
+export { fanOut, type FanOutOptions } from './fan-out.ts';
