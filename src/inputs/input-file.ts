@@ -139,6 +139,8 @@ export class FileInput implements Input {
    * meanwhile, and handed over once this one is durable (one in flight, in order).
    */
   #inFlight: Promise<void> | undefined;
+  /** Renames seen (each gives the file a new stream). */
+  #renames = 0;
   #inFlightSettled = true;
   /** Lines and bytes read since the last append was handed over (they go with the next one). */
   #unsubmittedRecords = 0;
@@ -400,7 +402,9 @@ export class FileInput implements Input {
         if (match.path !== f.path) {
           this.#builder.forget(f.streamKey);
           f.path = match.path;
-          f.streamKey = `${f.key}\u0000${f.path}`;
+          // A stream of its own (its own `__pack_id__` prefix), even when the file comes back to
+          // a name it had before (A → B → A would otherwise repeat pack ids).
+          f.streamKey = `${f.key}\u0000${f.path}\u0000${++this.#renames}`;
           f.tags = [{ key: PATH_TAG_KEY, value: f.path }];
           this.#stateDirty = true;
         }

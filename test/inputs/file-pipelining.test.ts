@@ -144,6 +144,46 @@ describe('input_file pipelining', () => {
     assert.equal(shipped.length, written.length, 'none twice');
   });
 
+  it('a file renamed away and back (A → B → A) gets new pack ids, never repeated ones', { timeout: 30_000 }, async () => {
+    const root = tempDir('walship-pipe');
+    const a = join(root, 'app.log');
+    const b = join(root, 'app.log.1');
+    const fd = openSync(a, 'a');
+    const packIds: string[] = [];
+    let logs = 0;
+    const flusher: InputFlusher = {
+      isReady: () => true,
+      getCheckpoint: async () => undefined,
+      async appendDurable(groups: readonly DurableGroup[]) {
+        for (const g of groups) {
+          const group = decodeLogGroup(g.payload as Uint8Array);
+          logs += group.logs.length;
+          packIds.push(group.logTags.find((t) => t.key === '__pack_id__')!.value);
+        }
+      },
+    };
+    const input = createInput(
+      { type: 'input_file', path: join(root, 'app.log*'), readFromHead: true, pollMs: 10 },
+      { flusher, project: 'p', logstore: 's', configName: 'c', logger: quiet },
+    );
+    await input.start();
+    let written = 0;
+    for (const next of [b, a, b, a]) {
+      writeSync(fd, lines(numbered('line', written + 1, written + 20)));
+      written += 20;
+      await until(() => logs >= written, `${written} lines`);
+      renameSync(next === b ? a : b, next);
+      await new Promise((r) => setTimeout(r, 60)); // discovery sees the new name
+    }
+    writeSync(fd, lines(numbered('line', written + 1, written + 20)));
+    written += 20;
+    await until(() => logs >= written, `${written} lines`);
+    await input.stop();
+    closeSync(fd);
+    assert.ok(packIds.length >= 5, `one group per round at least (${packIds.length})`);
+    assert.equal(new Set(packIds).size, packIds.length, `pack ids repeat: ${packIds.join(' ')}`);
+  });
+
   it('a failed append stops the loop before any later round is handed over', { timeout: 30_000 }, async () => {
     const root = tempDir('walship-pipe');
     const file = join(root, 'app.log');
