@@ -120,10 +120,15 @@ export class WalReader {
       this.tracked = this.tracked.slice(this.trackedHead);
       this.trackedHead = 0;
     }
+    // The lowest of: the first unsettled record handed out (or being quarantined), the first
+    // one buffered, and the next to read. A record quarantined while lower ones wait in the
+    // buffer is tracked before them, so the buffer head can be the lower one.
+    let floor = this.readSeq;
     const head = this.tracked[this.trackedHead];
-    if (head !== undefined) return head.seq;
+    if (head !== undefined) floor = Math.min(floor, head.seq);
     const buffered = this.buffer[this.bufferHead];
-    return buffered !== undefined ? buffered.seq : this.readSeq;
+    if (buffered !== undefined) floor = Math.min(floor, buffered.seq);
+    return floor;
   }
 
   /** Oldest record the reader knows of without touching disk, if any. */
@@ -255,9 +260,18 @@ export class WalReader {
     return out;
   }
 
+  /** Tracks a record until it is settled, keeping `tracked` in sequence order (floor() relies on it). */
   private track(seq: number, bytes: number): void {
     const t: Tracked = { seq, bytes, settled: false };
-    this.tracked.push(t);
+    const last = this.tracked[this.tracked.length - 1];
+    if (last === undefined || last.seq < seq) {
+      this.tracked.push(t);
+    } else {
+      // Taken from the buffer after a later record was quarantined at read time (rare).
+      let i = this.tracked.length;
+      while (i > this.trackedHead && (this.tracked[i - 1] as Tracked).seq > seq) i--;
+      this.tracked.splice(i, 0, t);
+    }
     this.bySeq.set(seq, t);
   }
 

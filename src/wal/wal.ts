@@ -736,7 +736,8 @@ export class WriteAheadLog {
       this.syncTimer ??= setInterval(() => this.periodicSync(), this.options.syncIntervalMs).unref();
     }
     // Last: a recovery clears its failure in the same turn, so no caller sees 'open' with it set.
-    this._state = 'open';
+    // A recovery that ends while close() runs leaves the state to close() (which closes this store).
+    if (this.closing === undefined) this._state = 'open';
   }
 
   /** Reads format, walId and counters; creates them in a new WAL. Returns true if new. */
@@ -816,7 +817,8 @@ export class WriteAheadLog {
    * Runs only between batches, when the counters and the reader agree on what is settled.
    */
   private verifyReaderHoldsPending(): void {
-    if (!this.verifyPending || !this.reader.isCaughtUp || this.failure !== undefined) return;
+    // Not while closing: the closed reader no longer takes fresh commits, so it holds fewer.
+    if (!this.verifyPending || !this.reader.isCaughtUp || this.failure !== undefined || this.closing !== undefined) return;
     this.verifyPending = false;
     const held = this.reader.inFlight + this.reader.buffered.records;
     if (held === this.counters.pendingRecords) return;
@@ -1003,13 +1005,20 @@ export class WriteAheadLog {
   private enterFailure(err: WalshipError): void {
     if (this.failure !== undefined) return;
     this.failure = err;
-    this._state = 'failed';
     this.reader.fail(err);
+    if (this.closing !== undefined) {
+      // Closing: the store is closed next, and reopened by the next open, not by a recovery
+      // that would outlive close().
+      this.logger.error({ code: err.code, err: err.message }, 'WAL write failed while closing');
+      return;
+    }
+    this._state = 'failed';
     this.logger.error({ code: err.code, err: err.message }, 'WAL stopped accepting');
     if (err.code !== ErrorCodes.WAL_CORRUPT) this.scheduleRecovery();
   }
 
   private scheduleRecovery(): void {
+    if (this.closing !== undefined) return;
     clearTimeout(this.recoverTimer);
     this.recoverTimer = setTimeout(() => {
       void this.recover().catch(() => {});
@@ -1022,6 +1031,9 @@ export class WriteAheadLog {
    * Records handed out before are handed out again (a new reader generation).
    */
   recover(): Promise<void> {
+    if (this.closing !== undefined) {
+      return Promise.reject(new WalshipError(ErrorCodes.CLOSED, `the WAL at ${this.options.dir} is ${this._state}: open it again instead`));
+    }
     if (this.failure === undefined) return Promise.resolve();
     this.recovering ??= (async () => {
       try {
@@ -1033,7 +1045,7 @@ export class WriteAheadLog {
       } catch (err) {
         const mapped = mapStoreError(err, 'reopen', this.location);
         this.recoverDelay = Math.min(this.recoverDelay * 2, this.options.recoverMaxDelayMs);
-        if (this._state === 'open' || this._state === 'opening') this._state = 'failed';
+        if (this.closing === undefined && (this._state === 'open' || this._state === 'opening')) this._state = 'failed';
         if (mapped.code !== ErrorCodes.WAL_CORRUPT && this._state === 'failed') this.scheduleRecovery();
         throw mapped;
       } finally {

@@ -16,6 +16,12 @@ export class SpyOpener {
   failWrites: Error | undefined;
   /** Called with each batch before it is written; may throw to fail it. */
   beforeBatch: ((ops: BatchOp[]) => void) | undefined;
+  /** The next batch waits this long before it is written (a slow disk), once. */
+  delayNextBatchMs = 0;
+  /** Changes what iterators read (a flipped byte on disk). */
+  mapValue: ((key: Buffer, value: Buffer) => Buffer) | undefined;
+  /** While set, compactions reject with this error. */
+  failCompactions: Error | undefined;
   opens = 0;
 
   readonly opener: StoreOpener = (location, options) => {
@@ -29,6 +35,11 @@ export class SpyOpener {
       close: () => inner.close(),
       get: (key) => inner.get(key),
       batch: async (ops, opts) => {
+        if (this.delayNextBatchMs > 0) {
+          const ms = this.delayNextBatchMs;
+          this.delayNextBatchMs = 0;
+          await new Promise((r) => setTimeout(r, ms));
+        }
         if (this.failWrites !== undefined) throw this.failWrites;
         this.beforeBatch?.(ops);
         this.batches.push({ ops: [...ops], sync: opts.sync });
@@ -36,9 +47,15 @@ export class SpyOpener {
       },
       iterator: (opts) => {
         this.iterators.push(opts);
-        return inner.iterator(opts);
+        const it = inner.iterator(opts);
+        const map = this.mapValue;
+        if (map === undefined) return it;
+        return {
+          nextv: async (n: number) => (await it.nextv(n)).map(([k, v]) => [k, map(k, v)] as [Buffer, Buffer]),
+          close: () => it.close(),
+        };
       },
-      compactRange: (start, end) => inner.compactRange(start, end),
+      compactRange: (start, end) => (this.failCompactions !== undefined ? Promise.reject(this.failCompactions) : inner.compactRange(start, end)),
     };
   };
 
