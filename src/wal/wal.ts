@@ -170,6 +170,8 @@ export class WriteAheadLog {
   private failure: WalshipError | undefined;
   private recovering: Promise<void> | undefined;
   private recoverTimer: NodeJS.Timeout | undefined;
+  /** The replay or purge of a sidelined space in progress (see oneAtATime). */
+  private sidelineOps: Promise<unknown> = Promise.resolve();
   private recoverDelay: number;
 
   private urgent = false;
@@ -584,7 +586,21 @@ export class WriteAheadLog {
    * original idempotency keys kept so that a deduplicating sink still recognises them).
    * Returns how many were replayed.
    */
-  async replayDeadLetters(): Promise<number> {
+  replayDeadLetters(): Promise<number> {
+    return this.oneAtATime(() => this.doReplayDeadLetters());
+  }
+
+  /**
+   * Replays and purges read a page of a sidelined space, then change it: one at a time, or two
+   * of them would move (and count) the same entries twice.
+   */
+  private oneAtATime<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.sidelineOps.then(run);
+    this.sidelineOps = result.catch(() => {});
+    return result;
+  }
+
+  private async doReplayDeadLetters(): Promise<number> {
     let replayed = 0;
     for (;;) {
       const page = await this.readSpace(PREFIX_DEAD_LETTER, 0, 256);
@@ -631,11 +647,11 @@ export class WriteAheadLog {
 
   /** Deletes every dead letter; returns how many. The space comes back after compaction. */
   purgeDeadLetters(): Promise<number> {
-    return this.purgeSpace(PREFIX_DEAD_LETTER);
+    return this.oneAtATime(() => this.purgeSpace(PREFIX_DEAD_LETTER));
   }
 
   purgeQuarantine(): Promise<number> {
-    return this.purgeSpace(PREFIX_QUARANTINE);
+    return this.oneAtATime(() => this.purgeSpace(PREFIX_QUARANTINE));
   }
 
   /** Compacts the acknowledged prefix and the sidelined spaces now. */
@@ -876,12 +892,15 @@ export class WriteAheadLog {
       const next = { ...this.counters };
       const ops: BatchOp[] = [];
       let sync = false;
-      for (const item of items) {
-        item.build(next, ops);
-        sync ||= item.sync;
-      }
-      const marks = this.markOps(this.counters, next, ops);
+      let marks: ReturnType<WriteAheadLog['markOps']>;
       try {
+        // Inside the try: a build that throws (a bug, a counter driven negative) fails its
+        // items and the WAL (which reopens and rereads), instead of leaving them unsettled.
+        for (const item of items) {
+          item.build(next, ops);
+          sync ||= item.sync;
+        }
+        marks = this.markOps(this.counters, next, ops);
         await this.db.batch(ops, { sync });
       } catch (err) {
         this.writeFailed(err, items);

@@ -127,4 +127,18 @@ describe('WAL floor and close edges', () => {
     assert.equal(wal.pendingRecords, 4, 'both appends are in the WAL, nothing lost');
     await wal.close();
   });
+
+  it('concurrent purges and replays of the dead letters run one at a time: counts stay right, nothing hangs', async () => {
+    const wal = await WriteAheadLog.open({ dir: tempDir(), logger: quiet, sync: 'never', freeSpace: async () => 1e12 });
+    await wal.append([{ payload: Buffer.alloc(10) }, { payload: Buffer.alloc(10) }, { payload: Buffer.alloc(10) }]);
+    for (const r of await wal.nextBatch(3, 1e9)) await wal.deadLetter(r, 'rejected (test)');
+    const [replayed, purged, purgedAgain] = await Promise.all([wal.replayDeadLetters(), wal.purgeDeadLetters(), wal.purgeDeadLetters()]);
+    assert.deepEqual([replayed, purged, purgedAgain], [3, 0, 0]);
+    const stats = await wal.stats();
+    assert.equal(stats.deadLetterRecords, 0);
+    assert.equal(stats.pendingRecords, 3, 'the three replayed records are pending again, once');
+    await wal.append([{ payload: Buffer.alloc(10) }]);
+    assert.equal(wal.state, 'open');
+    await wal.close();
+  });
 });
