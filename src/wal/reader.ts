@@ -306,8 +306,11 @@ export class WalReader {
     }
     let iterator: ReturnType<Store['iterator']> | undefined;
     try {
+      // From just after the last record read: a read that stopped at a full window right after
+      // a record that ended an append batch has not seen that batch's tail mark yet, and the
+      // mark is deleted only once it has been seen (W4).
       iterator = this.host.store().iterator({
-        gte: seqKey(PREFIX_RECORD, this.readSeq),
+        ...(this.readSeq > 0 ? { gt: seqKey(PREFIX_RECORD, this.readSeq - 1) } : { gte: seqKey(PREFIX_RECORD, this.readSeq) }),
         lt: seqKey(PREFIX_RECORD, end),
       });
       let exhausted = false;

@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import { pino } from 'pino';
 import { ErrorCodes, isWalshipError } from '../../src/errors.ts';
 import { WriteAheadLog } from '../../src/wal/index.ts';
@@ -140,5 +142,26 @@ describe('WAL floor and close edges', () => {
     await wal.append([{ payload: Buffer.alloc(10) }]);
     assert.equal(wal.state, 'open');
     await wal.close();
+  });
+
+  it('tail marks met only after a read stopped at a full read-ahead window are still deleted', async () => {
+    const dir = tempDir();
+    const options = { dir, logger: quiet, sync: 'never' as const, readAheadRecords: 2 };
+    let wal = await WriteAheadLog.open(options);
+    for (let i = 0; i < 10; i++) await wal.append([{ payload: Buffer.alloc(10) }]); // 10 batches: 10 tail marks
+    await wal.close();
+    wal = await WriteAheadLog.open(options);
+    while (wal.pendingRecords > 0) await wal.ack(await wal.nextBatch(1, 1e9));
+    await wal.append([{ payload: Buffer.alloc(10) }]);
+    await wal.ack(await wal.nextBatch(1, 1e9));
+    await wal.close();
+    const db = new ClassicLevel<Buffer, Buffer>(join(dir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    const left: string[] = [];
+    for await (const [key] of db.iterator({ gte: Buffer.from('rec!'), lt: Buffer.from('rec"') })) {
+      left.push(`${key.length === 13 ? 'tail' : 'record'} ${key.readUInt32BE(8)}`);
+    }
+    await db.close();
+    assert.deepEqual(left, ['tail 11'], 'only the newest tail mark is kept');
   });
 });
