@@ -79,6 +79,9 @@ export class BatchBook {
   fix(seqs: readonly number[]): BatchOp[] {
     const first = seqs[0];
     if (first === undefined || this.byFirst.has(first)) return [];
+    // A composition overlapping a stored one is not stored: the stored one keeps its members
+    // (taking some over would leave it waiting forever for records settled under the new one).
+    if (seqs.some((s) => this.bySeq.has(s))) return [];
     this.add(seqs, new Set(seqs));
     return [{ type: 'put', key: seqKey(PREFIX_BATCH, first), value: encodeBatch(seqs) }];
   }

@@ -164,4 +164,18 @@ describe('WAL floor and close edges', () => {
     await db.close();
     assert.deepEqual(left, ['tail 11'], 'only the newest tail mark is kept');
   });
+
+  it('a batch composition overlapping a stored one is not stored (the stored one is not left waiting)', async () => {
+    const wal = await WriteAheadLog.open({ dir: tempDir(), logger: quiet, sync: 'never', freeSpace: async () => 1e12 });
+    await wal.append(Array.from({ length: 7 }, () => ({ payload: Buffer.alloc(10) })));
+    const records = await wal.nextBatch(7, 1e9);
+    await wal.fixBatch([5, 6, 7]);
+    await wal.fixBatch([3, 4, 5, 6]);
+    assert.deepEqual(wal.batchOf(3), undefined);
+    await wal.ack(records.filter((r) => r.seq >= 3 && r.seq <= 6));
+    assert.deepEqual([...(wal.batchOf(7)?.open ?? [])], [7]);
+    await wal.ack(records.filter((r) => r.seq === 7));
+    assert.equal(wal.batchOf(7), undefined, 'settled and deleted');
+    await wal.close();
+  });
 });
