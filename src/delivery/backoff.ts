@@ -28,10 +28,10 @@ export class Backoff {
     this.current = this.initialMs;
   }
 
-  /** The next delay (ms); each call doubles the bound up to the maximum. */
+  /** The next delay (ms); each call doubles the bound up to the maximum (from 1 ms when it starts at 0). */
   next(): number {
     const bound = this.current;
-    this.current = Math.min(this.current * this.factor, this.maxMs);
+    this.current = Math.min(Math.max(this.current, 1) * this.factor, this.maxMs);
     return this.jitter === 'full' ? Math.floor(this.random() * bound) : bound;
   }
 
@@ -49,5 +49,9 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     return;
   }
-  await delay(ms, undefined, { signal });
+  // Node's timers take at most 2^31 - 1 ms (≈ 24.8 days) and turn anything longer into 1 ms.
+  await delay(Math.min(ms, MAX_TIMER_MS), undefined, { signal });
 }
+
+/** The longest delay a Node timer takes. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -148,6 +148,8 @@ export class DeliveryManager {
   private readonly keysInFlight = new Set<bigint | 'all'>();
   private queuedRecords = 0;
   private queuedBytes = 0;
+  /** The highest sequence number read from the source so far. */
+  private maxSeqRead = 0;
 
   private readonly counters = {
     deliveredRecords: 0,
@@ -268,6 +270,7 @@ export class DeliveryManager {
       }
       if (records.length === 0) return; // the WAL closed
       for (const r of records) {
+        if (r.seq > this.maxSeqRead) this.maxSeqRead = r.seq;
         const key = this.o.ordered ? r.meta.logstoreKey : 'all';
         const q = this.queues.get(key);
         if (q === undefined) this.queues.set(key, [r]);
@@ -337,13 +340,22 @@ export class DeliveryManager {
 
   /**
    * For a head record of a stored batch: its pending members (taken out of the queue when
-   * `take`), or undefined while some are not read yet. An empty array: no stored batch.
+   * `take`), or undefined while some are not read yet. An empty array: no stored batch (or
+   * one that cannot go as stored, below).
    */
   private cutFixed(q: WalRecord[], head: WalRecord, take: boolean): WalRecord[] | undefined {
     const fixed = this.source.batchOf(head.seq);
     if (fixed === undefined) return [];
     const members = q.filter((r) => fixed.open.has(r.seq));
-    if (members.length < fixed.open.size) return undefined;
+    if (members.length < fixed.open.size) {
+      if (!this.o.ordered) return undefined; // one queue: the others are still to be read
+      for (const seq of fixed.open) if (seq > this.maxSeqRead) return undefined; // still to be read
+      // Every member was read, but not all are in this queue: a batch stored by an unordered
+      // run that spans logstoreKeys, now delivered ordered (one queue per key). Its members go
+      // in their keys' batches instead (new keys for them: at most one redelivery past a
+      // deduplicating destination), rather than waiting forever for each other.
+      return [];
+    }
     if (take) {
       const set = new Set(members);
       const rest = q.filter((r) => !set.has(r));
@@ -411,7 +423,7 @@ export class DeliveryManager {
     let configBackoff: Backoff | undefined;
     const attempt = async (): Promise<void> => {
       this.counters.attempts++;
-      const batch = { key: batchKey(() => this.source.walId, pending), records: pending };
+      const batch = { key: batchKey(() => this.source.walId, pending), records: pending, ...(this.o.ordered ? { ordered: true } : {}) };
       let rest: readonly unknown[];
       try {
         rest = await this.mode.publish(batch, signal);
@@ -420,8 +432,13 @@ export class DeliveryManager {
         // Anything a sink throws that is not classified is treated as retryable: never dropped.
         throw err instanceof DeliveryError ? err : networkFailure(err, 'publish');
       }
-      const unpublished = rest.length === 0 ? undefined : new Set(rest);
-      const published = unpublished === undefined ? pending : pending.filter((r) => !unpublished.has(r));
+      let unpublished = rest.length === 0 ? undefined : new Set(rest);
+      let published = unpublished === undefined ? pending : pending.filter((r) => !unpublished?.has(r));
+      if (unpublished !== undefined && published.length + unpublished.size !== pending.length) {
+        // The client named records that are not this batch's: acknowledge nothing, retry all (D1).
+        published = [];
+        unpublished = new Set(pending);
+      }
       // Delete from the WAL only what the destination acknowledged (D1).
       if (published.length > 0) await this.acknowledge(published);
       if (unpublished !== undefined) {

@@ -28,6 +28,12 @@ export interface DeliveryRecord {
 export interface DeliveryBatch {
   readonly key: string;
   readonly records: readonly DeliveryRecord[];
+  /**
+   * The records are of one logstoreKey and must be stored in this order (D5, `ordered: true`):
+   * a client that could publish them concurrently publishes them one after another instead,
+   * and reports as unpublished everything from the first failure on (a suffix).
+   */
+  readonly ordered?: boolean;
 }
 
 export interface ProtocolClient {

@@ -274,6 +274,58 @@ describe('delivery D5: ordered delivery per logstoreKey', () => {
   });
 });
 
+describe('delivery found by review', () => {
+  it('ordered mode delivers a batch stored by an unordered run that spans keys, and stays within its window', async () => {
+    const dir = tempDir();
+    let wal = await walWith(8, (i) => BigInt(i % 2), dir);
+    const down = new ScriptedClient('down');
+    down.outcome = () => retryable('http_503');
+    let m = manager(wal, new SingleConnectionMode(down, fast), { batchMaxRecords: 4 });
+    m.start();
+    await until(() => down.attempts.length >= 2); // both batches stored (mixed keys) and tried
+    await m.stop(50);
+    await wal.close();
+    wal = await WriteAheadLog.open({ dir, logger, sync: 'never' });
+    const up = new ScriptedClient('up');
+    m = manager(wal, new SingleConnectionMode(up, fast), { batchMaxRecords: 4, ordered: true, inFlightBatches: 2 });
+    m.start();
+    await wal.append(Array.from({ length: 300 }, (_, j) => ({ payload: Buffer.alloc(50, 1), logstoreKey: BigInt(j % 3) })));
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.deepEqual(up.ackedSeqs.filter((s) => s <= 8).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const key of [0n, 1n, 2n]) {
+      const seqs = up.ackedSeqs.filter((s) => (s <= 8 ? BigInt(s % 2) : BigInt((s - 9) % 3)) === key);
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `key ${key} in WAL order`);
+    }
+    await wal.close();
+  });
+});
+
+describe('delivery found by review (2)', () => {
+  it('ordered: batches say so (clients that publish concurrently go one by one), and a suffix left unpublished goes again after the prefix', async () => {
+    const wal = await walWith(4, () => 7n);
+    const client = new ScriptedClient('ordered');
+    const flags: Array<boolean | undefined> = [];
+    let first = true;
+    client.publishEvents = async (batch) => {
+      flags.push(batch.ordered);
+      client.attempts.push({ at: 0, key: batch.key, seqs: batch.records.map((r) => r.seq), client: client.name });
+      const cut = first ? 2 : batch.records.length; // the first time, records 3 and 4 are not published
+      first = false;
+      for (const r of batch.records.slice(0, cut)) client.ackedSeqs.push(r.seq);
+      return batch.records.slice(cut);
+    };
+    const m = manager(wal, new SingleConnectionMode(client, fast), { ordered: true, batchMaxRecords: 4 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    assert.deepEqual(flags, [true, true]);
+    assert.deepEqual(client.ackedSeqs, [1, 2, 3, 4]);
+    assert.deepEqual(client.attempts.map((a) => a.seqs), [[1, 2, 3, 4], [3, 4]]);
+    await wal.close();
+  });
+});
+
 describe('connection modes', () => {
   it('single: blocks while disconnected and reconnects with doubling waits', async () => {
     const wal = await walWith(1);

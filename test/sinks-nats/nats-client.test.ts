@@ -217,6 +217,16 @@ describe('NATS sink against a real nats-server', { skip: skipUnless('nats-server
     assert.equal((await readStream(admin, 'T5')).length, 2);
   });
 
+  it('publishes an ordered batch one record at a time and hands back everything from the first failure (D5)', async () => {
+    await stream('T5O', 't5o');
+    const c = client({ subject: 't5o.{project}' });
+    const big = deliveryRecord(makeGroup('t5o.big', 2, MAX_PAYLOAD / 2), 100, { walId: 't5o' });
+    const small = records('t5o', 2);
+    const rest = await c.publishEvents({ ...deliveryBatch([small[0]!, big, small[1]!]), ordered: true });
+    assert.deepEqual(rest, [big, small[1]], 'nothing after the failed record is published ahead of it');
+    assert.equal((await readStream(admin, 'T5O')).length, 1);
+  });
+
   it('reports a subject no stream listens on as a configuration error (no responders) (N4)', async () => {
     const c = client({ subject: 'nostream.{project}' });
     const err = await rejection(c.publishEvents(deliveryBatch(records('nostream', 2))));

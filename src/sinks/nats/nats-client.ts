@@ -134,6 +134,21 @@ export class NatsClient implements ProtocolClient {
     const records = batch.records;
     if (records.length === 0) return [];
     await this.#ensureConnected();
+    if (batch.ordered === true) {
+      // D5: one at a time, stopping at the first failure, so that no record is stored ahead of
+      // one before it that was not.
+      for (const [i, r] of records.entries()) {
+        try {
+          await this.#publish(r, r.idempotencyKey, signal);
+        } catch (err) {
+          const failure = classifyNatsError(err, `publish to ${this.name}`);
+          if (i === 0) throw failure;
+          this.#log.debug({ batch: batch.key, published: i, remaining: records.length - i, reason: failure.reason }, 'ordered batch partly published');
+          return records.slice(i);
+        }
+      }
+      return [];
+    }
     // Every record is its own message; they share the connection and are pipelined.
     const failures = await Promise.all(
       records.map((r) =>

@@ -1,0 +1,39 @@
+/**
+ * Backoff and sleep (src/delivery/backoff.ts): a first delay of 0 still grows (a retry loop
+ * must not spin), and a wait longer than Node's timers allow is not cut to 1 ms.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Backoff, MAX_TIMER_MS, sleep } from '../../src/delivery/backoff.ts';
+
+describe('Backoff', () => {
+  it('grows from a first delay of 0 up to the maximum', () => {
+    const b = new Backoff({ initialMs: 0, maxMs: 50 });
+    assert.deepEqual(Array.from({ length: 8 }, () => b.next()), [0, 2, 4, 8, 16, 32, 50, 50]);
+    b.reset();
+    assert.equal(b.next(), 0);
+  });
+
+  it('doubles from the first delay, with full jitter below the bound', () => {
+    const b = new Backoff({ initialMs: 100, maxMs: 1000 });
+    assert.deepEqual(Array.from({ length: 5 }, () => b.next()), [100, 200, 400, 800, 1000]);
+    const j = new Backoff({ initialMs: 100, maxMs: 1000, jitter: 'full', random: () => 0.5 });
+    assert.deepEqual(Array.from({ length: 3 }, () => j.next()), [50, 100, 200]);
+  });
+});
+
+describe('sleep', () => {
+  it('waits (until aborted) when asked for longer than a Node timer can take, instead of 1 ms', async () => {
+    const stop = new AbortController();
+    let settled = false;
+    const waiting = sleep(MAX_TIMER_MS * 10, stop.signal).then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, false, 'still waiting after 50 ms');
+    stop.abort();
+    await waiting;
+    assert.equal(settled, true);
+  });
+});
