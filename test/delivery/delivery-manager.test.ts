@@ -326,6 +326,37 @@ describe('delivery found by review (2)', () => {
   });
 });
 
+describe('delivery found by review (3)', () => {
+  it('load balance: a batch left to a worker that then disconnects goes back to the manager at once, not after the backlog', async () => {
+    const N = 400;
+    const wal = await walWith(N);
+    const shared = { attempts: [], acked: [] };
+    const a = new ScriptedClient('a', shared);
+    const b = new ScriptedClient('b', shared);
+    a.latencyMs = 2;
+    let failedOnce = false;
+    a.outcome = (batch) => {
+      if (batch.records[0]?.seq === 1 && !failedOnce) {
+        failedOnce = true;
+        return retryable('http_503');
+      }
+      return 'ok';
+    };
+    b.latencyMs = 30;
+    b.outcome = () => {
+      b.failConnects = 1e9; // b goes away during its first request and stays away
+      return refused();
+    };
+    const m = manager(wal, new LoadBalancerMode([a, b], { ...fast, maxWaitRetryMs: 200 }), { batchMaxRecords: 1, inFlightBatches: 8 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(1000);
+    const position = a.ackedSeqs.indexOf(1) + 1;
+    assert.ok(position > 0 && position < N / 4, `record 1 was acknowledged at position ${position} of ${a.ackedSeqs.length}`);
+    await wal.close();
+  });
+});
+
 describe('connection modes', () => {
   it('single: blocks while disconnected and reconnects with doubling waits', async () => {
     const wal = await walWith(1);

@@ -117,7 +117,10 @@ export class LoadBalancerMode implements ConnectionMode {
     const worker = this.workers[index] as Endpoint;
     while (!this.closing.signal.aborted) {
       if (!worker.connected()) {
-        // Out of the pool until reconnected: tryConnect waits out the backoff on failure.
+        // Out of the pool until reconnected: what only this worker had left to try goes back
+        // to the manager now (not when another worker next runs out of work, which under
+        // steady input is never). tryConnect waits out the backoff on failure.
+        this.handBackStranded();
         await worker.tryConnect();
         continue;
       }
