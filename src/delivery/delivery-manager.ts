@@ -30,6 +30,8 @@ export interface DeliverySource {
   deadLetter(record: WalRecord, reason: string): Promise<void>;
   /** Stores a batch's composition before its first attempt (D2). */
   fixBatch(seqs: readonly number[]): Promise<void>;
+  /** Replaces a stored composition by those of its halves (a split batch, D2). Optional. */
+  splitBatch?(parts: readonly (readonly number[])[]): Promise<void>;
   /** The stored composition containing `seq` (from before a restart), if any. */
   batchOf(seq: number): FixedBatch | undefined;
 }
@@ -511,8 +513,16 @@ export class DeliveryManager {
       this.counters.splits++;
       const mid = Math.ceil(records.length / 2);
       this.logger.info({ records: records.length, reason: err.reason }, 'batch rejected: splitting to isolate the record at fault');
-      await this.deliver(records.slice(0, mid));
-      await this.deliver(records.slice(mid));
+      const halves = [records.slice(0, mid), records.slice(mid)];
+      if (this.o.batchMaxRecords > 1 && this.source.splitBatch !== undefined) {
+        try {
+          // Stored first, so that after a restart each half goes out again under its own key.
+          await this.source.splitBatch(halves.map((h) => h.map((r) => r.seq)));
+        } catch (e) {
+          this.logger.warn({ err: (e as Error).message }, 'could not store the halves of a split batch; after a restart they may go out under another key');
+        }
+      }
+      for (const half of halves) await this.deliver(half);
       return;
     }
     const record = records[0] as WalRecord;

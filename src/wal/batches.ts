@@ -86,6 +86,36 @@ export class BatchBook {
     return [{ type: 'put', key: seqKey(PREFIX_BATCH, first), value: encodeBatch(seqs) }];
   }
 
+  /**
+   * Replaces the stored composition holding `parts`' members by one composition per part (a
+   * batch split to isolate a rejected record: each half keeps its own key across a restart,
+   * D2). The parts are expected to cover that composition's open members; the old key is
+   * deleted unless a part takes it over (same first member).
+   */
+  split(parts: readonly (readonly number[])[]): BatchOp[] {
+    const ops: BatchOp[] = [];
+    const replaced = new Set<Fixed>();
+    for (const part of parts) {
+      for (const s of part) {
+        const f = this.bySeq.get(s);
+        if (f !== undefined) replaced.add(f);
+      }
+    }
+    for (const f of replaced) {
+      for (const s of f.open) this.bySeq.delete(s);
+      const first = f.seqs[0] as number;
+      this.byFirst.delete(first);
+      ops.push({ type: 'del', key: seqKey(PREFIX_BATCH, first) });
+    }
+    for (const part of parts) {
+      const first = part[0];
+      if (first === undefined) continue;
+      this.add(part, new Set(part));
+      ops.push({ type: 'put', key: seqKey(PREFIX_BATCH, first), value: encodeBatch(part) });
+    }
+    return ops;
+  }
+
   /** A record was settled: deletes the composition once none of its members is left. */
   settled(seq: number, ops: BatchOp[]): void {
     const f = this.bySeq.get(seq);

@@ -469,6 +469,26 @@ export class WriteAheadLog {
     });
   }
 
+  /**
+   * Stores the halves of a split batch as compositions of their own, in place of the batch's
+   * (D2: after a restart each half goes out again under the key it had).
+   */
+  splitBatch(parts: readonly (readonly number[])[]): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    return new Promise<void>((resolve, reject) => {
+      this.enqueue({
+        bytes: 0,
+        sync: false,
+        build: (_next, ops) => {
+          for (const op of this.batches.split(parts)) ops.push(op);
+        },
+        committed: resolve,
+        failed: reject,
+      });
+    });
+  }
+
   /** The stored composition of the batch containing `seq`, with its members still pending. */
   batchOf(seq: number): FixedBatch | undefined {
     return this.batches.of(seq);

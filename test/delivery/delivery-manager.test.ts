@@ -357,6 +357,37 @@ describe('delivery found by review (3)', () => {
   });
 });
 
+describe('delivery found by review (4)', () => {
+  it('D2: after a split and a restart, the halves go out again under the keys they had', async () => {
+    const dir = tempDir();
+    let wal = await walWith(8, () => 0n, dir);
+    const id = wal.walId;
+    const c1 = new ScriptedClient('run1');
+    // Record 2 is refused (400) in any batch; the request for 3..4 times out (it may be stored).
+    c1.outcome = (b) => {
+      const seqs = b.records.map((r) => r.seq);
+      if (seqs.includes(2)) return permanent('http_400');
+      if (seqs[0] === 3) return retryable('timeout');
+      return 'ok';
+    };
+    let m = manager(wal, new SingleConnectionMode(c1, fast), { batchMaxRecords: 8 });
+    m.start();
+    await until(() => c1.attempts.some((a) => a.key === `${id}-3-4`));
+    await m.stop(0);
+    await wal.close();
+    assert.deepEqual([...new Set(c1.attempts.map((a) => a.key.replace(id, 'W')))], ['W-1-8', 'W-1-4', 'W-1-2', 'W-1', 'W-2', 'W-3-4']);
+    wal = await WriteAheadLog.open({ dir, logger, sync: 'never' });
+    const c2 = new ScriptedClient('run2');
+    m = manager(wal, new SingleConnectionMode(c2, fast), { batchMaxRecords: 8 });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(100);
+    const keys = c2.attempts.map((a) => a.key.replace(id, 'W')).sort();
+    assert.deepEqual(keys, ['W-3-4', 'W-5-8'], 'the same keys as before the restart');
+    await wal.close();
+  });
+});
+
 describe('connection modes', () => {
   it('single: blocks while disconnected and reconnects with doubling waits', async () => {
     const wal = await walWith(1);
