@@ -236,6 +236,12 @@ export class WriteAheadLog {
    */
   append(entries: readonly AppendEntry[], options: { checkpoints?: readonly Checkpoint[] } = {}): Promise<AppendResult> {
     if (!Array.isArray(entries)) throw new TypeError('Expected `entries` to be an array');
+    for (const c of options.checkpoints ?? []) {
+      // Checked here: a bad one would fail the whole group commit it joined (and the WAL).
+      if (typeof c?.key !== 'string' || !(typeof c.value === 'string' || c.value instanceof Uint8Array)) {
+        return Promise.reject(new TypeError('Expected every checkpoint to be `{ key: string, value: string | Uint8Array }`'));
+      }
+    }
     const refused = this.refusal();
     if (refused !== undefined) return Promise.reject(refused);
 

@@ -178,4 +178,15 @@ describe('WAL floor and close edges', () => {
     assert.equal(wal.batchOf(7), undefined, 'settled and deleted');
     await wal.close();
   });
+
+  it('a malformed checkpoint is refused on its own, without failing the appends it would have joined', async () => {
+    const wal = await WriteAheadLog.open({ dir: tempDir(), logger: quiet, sync: 'never', freeSpace: async () => 1e12 });
+    const good = wal.append([{ payload: Buffer.alloc(10) }]);
+    const bad = wal.append([{ payload: Buffer.alloc(10) }], { checkpoints: [{ key: 'k', value: 42 as unknown as string }] });
+    await assert.rejects(bad, TypeError);
+    await good;
+    assert.equal(wal.state, 'open');
+    assert.equal(wal.pendingRecords, 1);
+    await wal.close();
+  });
 });
