@@ -77,7 +77,7 @@
  *   `compactAfterBytes` and on close, so disk space really comes back.
  * - **W7** LevelDB's LOCK file makes one owner per directory: a second opener, in this or
  *   another process, gets `WALSHIP_LOCKED` at once (the store is opened explicitly).
- * - **W8** Every WAL has a random walId; record keys are `<walId>-<seq>`. New and repaired
+ * - **W8** Every WAL has a random walId; records' idempotency keys are `<walId>-<seq>` (their store keys are `rec!<seq>`). New and repaired
  *   WALs, and WALs whose counters were rebuilt, get a new walId.
  *
  * ## The ack floor
