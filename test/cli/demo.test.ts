@@ -89,8 +89,10 @@ describe('walship demo (npm start)', () => {
     const before = rows.get('acked before') ?? 0;
     assert.ok(before > 0 && before < SAMPLE_LOGS, rerun.stdout);
     assert.ok(before + (rows.get('acked') ?? 0) >= SAMPLE_LOGS, rerun.stdout);
-    // The rerun's progress starts where the killed run stopped.
-    assert.equal(progressLines(rerun.stdout)[0]?.[0], before);
+    // The rerun's progress counts on from where the killed run stopped (not from 0; the
+    // WAL's leftovers may already be delivering when the first line is printed).
+    const first = progressLines(rerun.stdout)[0]?.[0] ?? -1;
+    assert.ok(first >= before && first <= SAMPLE_LOGS, `first progress ${first}, acked before ${before}\n${rerun.stdout}`);
   });
 
   it('Ctrl-C stops in order with exit 130 and says what is left; the next run delivers it (M4)', async () => {
