@@ -460,19 +460,7 @@ export class WriteAheadLog {
    * reaches the disk before any later synced write, and a process crash keeps it.
    */
   fixBatch(seqs: readonly number[]): Promise<void> {
-    const refused = this.refusal();
-    if (refused !== undefined) return Promise.reject(refused);
-    return new Promise<void>((resolve, reject) => {
-      this.enqueue({
-        bytes: 0,
-        sync: false,
-        build: (_next, ops) => {
-          for (const op of this.batches.fix(seqs)) ops.push(op);
-        },
-        committed: resolve,
-        failed: reject,
-      });
-    });
+    return this.writeBatchBook(() => this.batches.fix(seqs));
   }
 
   /**
@@ -480,6 +468,11 @@ export class WriteAheadLog {
    * (D2: after a restart each half goes out again under the key it had).
    */
   splitBatch(parts: readonly (readonly number[])[]): Promise<void> {
+    return this.writeBatchBook(() => this.batches.split(parts));
+  }
+
+  /** Queues a change of the stored batch compositions (made when its batch is built). Not fsynced on its own. */
+  private writeBatchBook(change: () => BatchOp[]): Promise<void> {
     const refused = this.refusal();
     if (refused !== undefined) return Promise.reject(refused);
     return new Promise<void>((resolve, reject) => {
@@ -487,7 +480,7 @@ export class WriteAheadLog {
         bytes: 0,
         sync: false,
         build: (_next, ops) => {
-          for (const op of this.batches.split(parts)) ops.push(op);
+          for (const op of change()) ops.push(op);
         },
         committed: resolve,
         failed: reject,
