@@ -47,6 +47,9 @@ export class Backoff {
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) {
     signal?.throwIfAborted();
+    // Still a turn of the event loop: a retry loop with no delay must not starve it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
     return;
   }
   // Node's timers take at most 2^31 - 1 ms (≈ 24.8 days) and turn anything longer into 1 ms.

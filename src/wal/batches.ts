@@ -95,6 +95,7 @@ export class BatchBook {
   split(parts: readonly (readonly number[])[]): BatchOp[] {
     const ops: BatchOp[] = [];
     const replaced = new Set<Fixed>();
+    parts = parts.filter((part) => part.length > 0);
     for (const part of parts) {
       for (const s of part) {
         const f = this.bySeq.get(s);

@@ -460,7 +460,7 @@ export class WriteAheadLog {
    * reaches the disk before any later synced write, and a process crash keeps it.
    */
   fixBatch(seqs: readonly number[]): Promise<void> {
-    return this.writeBatchBook(() => this.batches.fix(seqs));
+    return this.writeBatchBook(() => this.batches.fix(this.outstanding(seqs)));
   }
 
   /**
@@ -468,7 +468,16 @@ export class WriteAheadLog {
    * (D2: after a restart each half goes out again under the key it had).
    */
   splitBatch(parts: readonly (readonly number[])[]): Promise<void> {
-    return this.writeBatchBook(() => this.batches.split(parts));
+    return this.writeBatchBook(() => this.batches.split(parts.map((p) => this.outstanding(p))));
+  }
+
+  /**
+   * The members handed out in the current reader generation and not settled: a batch from
+   * before a reopen (whose records were handed out again, maybe settled already) stores
+   * nothing for records it no longer owns.
+   */
+  private outstanding(seqs: readonly number[]): number[] {
+    return seqs.filter((s) => this.reader.isOutstanding(s, this.reader.generation));
   }
 
   /** Queues a change of the stored batch compositions (made when its batch is built). Not fsynced on its own. */

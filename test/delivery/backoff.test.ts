@@ -36,4 +36,12 @@ describe('sleep', () => {
     await waiting;
     assert.equal(settled, true);
   });
+
+  it('a wait of 0 still lets the event loop turn (a retry loop with no delay does not starve timers)', async () => {
+    let fired = false;
+    setTimeout(() => (fired = true), 5);
+    const started = performance.now();
+    while (!fired && performance.now() - started < 2000) await sleep(0);
+    assert.equal(fired, true);
+  });
 });

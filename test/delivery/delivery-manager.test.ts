@@ -12,6 +12,7 @@ import {
 } from '../../src/delivery/index.ts';
 import { WriteAheadLog } from '../../src/wal/index.ts';
 import { misconfigured, permanent, refused, retryable, ScriptedClient } from '../helpers/scripted-client.ts';
+import { ioError, SpyOpener } from '../helpers/spy-store.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 
 const logger = pino({ level: 'silent' });
@@ -384,6 +385,73 @@ describe('delivery found by review (4)', () => {
     await m.stop(100);
     const keys = c2.attempts.map((a) => a.key.replace(id, 'W')).sort();
     assert.deepEqual(keys, ['W-3-4', 'W-5-8'], 'the same keys as before the restart');
+    await wal.close();
+  });
+});
+
+describe('delivery found by review (5)', () => {
+  it('load balance, every host down: batches wait in the mode (no failed attempts), and go out as soon as a host is back', async () => {
+    const wal = await walWith(20);
+    const shared = { attempts: [], acked: [] };
+    const a = new ScriptedClient('a', shared);
+    const b = new ScriptedClient('b', shared);
+    a.failConnects = 4;
+    b.failConnects = 4;
+    let upAt = 0;
+    for (const c of [a, b]) {
+      const connect = c.connect.bind(c);
+      c.connect = async () => {
+        await connect();
+        upAt ||= performance.now();
+      };
+    }
+    const m = manager(wal, new LoadBalancerMode([a, b], { waitRetryMs: 50, maxWaitRetryMs: 400, logger }), {
+      batchMaxRecords: 1,
+      retryMinDelayMs: 500,
+      retryMaxDelayMs: 30_000,
+      random: () => 0.9,
+    });
+    m.start();
+    await until(() => wal.pendingRecords === 0);
+    const afterUp = performance.now() - upAt;
+    const stats = m.stats();
+    await m.stop(1000);
+    assert.equal(stats.retries, 0, JSON.stringify(stats.failures));
+    assert.ok(afterUp < 400, `delivered ${Math.round(afterUp)} ms after a host came back (below one retry delay)`);
+    await wal.close();
+  });
+
+  it('a split arriving from before a WAL reopen stores nothing for records handed out again and settled since', async () => {
+    const spy = new SpyOpener();
+    const wal = await WriteAheadLog.open({ dir: tempDir(), logger, sync: 'never', storeOpener: spy.opener, recoverDelayMs: 20, freeSpace: async () => 1e12 });
+    await wal.append(Array.from({ length: 4 }, (_, i) => ({ payload: Buffer.from(`r${i + 1}`) })));
+    const c = new ScriptedClient('c');
+    let calls = 0;
+    let restSeen: () => void = () => {};
+    const rest = new Promise<void>((r) => (restSeen = r));
+    c.publishEvents = async (batch) => {
+      const n = ++calls;
+      if (n === 1) {
+        await rest; // the first attempt (before the reopen) is refused only after the second generation delivered
+        throw permanent();
+      }
+      if (n === 2) return batch.records.slice(2);
+      if (n === 3) restSeen();
+      return [];
+    };
+    const m = manager(wal, new SingleConnectionMode(c, fast), { batchMaxRecords: 4, inFlightBatches: 2 });
+    m.start();
+    await until(() => calls >= 1);
+    spy.beforeBatch = () => {
+      spy.beforeBatch = undefined;
+      throw ioError();
+    };
+    await wal.append([{ payload: Buffer.from('x') }]).catch(() => {}); // the WAL fails and reopens
+    await until(() => wal.pendingRecords === 0 && calls >= 5);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(wal.batchOf(1), undefined);
+    assert.equal(wal.batchOf(3), undefined);
+    await m.stop(100);
     await wal.close();
   });
 });

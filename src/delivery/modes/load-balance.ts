@@ -119,8 +119,9 @@ export class LoadBalancerMode implements ConnectionMode {
       if (!worker.connected()) {
         // Out of the pool until reconnected: what only this worker had left to try goes back
         // to the manager now (not when another worker next runs out of work, which under
-        // steady input is never). tryConnect waits out the backoff on failure.
-        this.handBackStranded();
+        // steady input is never). With every worker out, queued batches just wait, as in the
+        // other modes. tryConnect waits out the backoff on failure.
+        if (this.workers.some((w) => w.connected())) this.handBackStranded();
         await worker.tryConnect();
         continue;
       }
