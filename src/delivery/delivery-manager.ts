@@ -20,6 +20,9 @@ import type { ConnectionMode, EndpointState } from './connection-mode.ts';
 import { DeliveryError, networkFailure } from './delivery-error.ts';
 import { batchKey } from './protocol-client.ts';
 
+/** How often a stored batch waiting for a member is looked at again (ms). */
+const MEMBER_WAIT_MS = 100;
+
 /** What the delivery manager needs from the WAL (WriteAheadLog fits). */
 export interface DeliverySource {
   readonly walId: string;
@@ -150,8 +153,9 @@ export class DeliveryManager {
   private readonly keysInFlight = new Set<bigint | 'all'>();
   private queuedRecords = 0;
   private queuedBytes = 0;
-  /** The highest sequence number read from the source so far. */
+  /** The highest sequence number read from the source so far (in its current generation). */
   private maxSeqRead = 0;
+  private readGeneration: number | undefined;
 
   private readonly counters = {
     deliveredRecords: 0,
@@ -259,19 +263,32 @@ export class DeliveryManager {
         const factor = this.urgent ? 2 : 1;
         const roomRecords = this.o.inFlightBatches * this.o.batchMaxRecords * factor - this.queuedRecords;
         const roomBytes = this.o.inFlightBytes * factor - this.inFlightBytes - this.queuedBytes;
+        // While a stored batch waits for a member, that member may be settled without any new
+        // record (quarantined): look again every MEMBER_WAIT_MS instead of waiting for input.
+        const waiting = this.waitingForMembers();
         records = await this.source.nextBatch(
           Math.max(this.o.batchMaxRecords, roomRecords),
           Math.max(this.o.batchMaxBytes, roomBytes),
-          signal,
+          waiting ? AbortSignal.any([signal, AbortSignal.timeout(MEMBER_WAIT_MS)]) : signal,
         );
       } catch (err) {
         if (!this.running) return;
+        if (!signal.aborted && err instanceof DOMException && err.name === 'TimeoutError') {
+          this.dispatchReady();
+          continue;
+        }
         this.logger.warn({ err: (err as Error).message }, 'reading the WAL failed; retrying in 1 s');
         await sleep(1000, signal).catch(() => {});
         continue;
       }
       if (records.length === 0) return; // the WAL closed
       for (const r of records) {
+        const generation = (r as { generation?: number }).generation;
+        if (generation !== this.readGeneration) {
+          // The WAL reopened and reads again from its floor.
+          this.readGeneration = generation;
+          this.maxSeqRead = 0;
+        }
         if (r.seq > this.maxSeqRead) this.maxSeqRead = r.seq;
         const key = this.o.ordered ? r.meta.logstoreKey : 'all';
         const q = this.queues.get(key);
@@ -352,6 +369,12 @@ export class DeliveryManager {
     if (members.length < fixed.open.size) {
       if (!this.o.ordered) return undefined; // one queue: the others are still to be read
       for (const seq of fixed.open) if (seq > this.maxSeqRead) return undefined; // still to be read
+      // Every missing member must be in another key's queue; one that is not is being settled
+      // (quarantined, say): wait for it, as one queue would.
+      const here = new Set(members.map((r) => r.seq));
+      for (const seq of fixed.open) {
+        if (!here.has(seq) && ![...this.queues.values()].some((other) => other !== q && other.some((r) => r.seq === seq))) return undefined;
+      }
       // Every member was read, but not all are in this queue: a batch stored by an unordered
       // run that spans logstoreKeys, now delivered ordered (one queue per key). Its members go
       // in their keys' batches instead (new keys for them: at most one redelivery past a

@@ -456,6 +456,36 @@ describe('delivery found by review (5)', () => {
   });
 });
 
+describe('delivery found by review (6)', () => {
+  for (const ordered of [false, true]) {
+    it(`a stored batch whose member is quarantined goes out with the rest without waiting for new input (ordered ${ordered})`, async () => {
+      const dir = tempDir();
+      let wal = await walWith(3, () => 0n, dir);
+      const down = new ScriptedClient('down');
+      down.outcome = () => retryable('http_503');
+      let m = manager(wal, new SingleConnectionMode(down, fast), { batchMaxRecords: 4 });
+      m.start();
+      await until(() => down.attempts.length >= 1); // [1, 2, 3] stored and tried
+      await m.stop(0);
+      await wal.close();
+      const spy = new SpyOpener();
+      spy.mapValue = (key, value) =>
+        key.length === 12 && key.toString('latin1', 0, 4) === 'rec!' && key.readUInt32BE(8) === 2
+          ? Buffer.concat([value.subarray(0, -1), Buffer.from([(value.at(-1) as number) ^ 0xff])])
+          : value;
+      wal = await WriteAheadLog.open({ dir, logger, sync: 'never', storeOpener: spy.opener });
+      const up = new ScriptedClient('up');
+      m = manager(wal, new SingleConnectionMode(up, fast), { batchMaxRecords: 4, ordered });
+      m.start();
+      await until(() => wal.pendingRecords === 0, 3000);
+      assert.deepEqual(up.attempts.map((a) => a.seqs), [[1, 3]], 'the stored batch without its quarantined member, under its key');
+      assert.equal(up.attempts[0]?.key, `${wal.walId}-1-3`);
+      await m.stop(100);
+      await wal.close();
+    });
+  }
+});
+
 describe('connection modes', () => {
   it('single: blocks while disconnected and reconnects with doubling waits', async () => {
     const wal = await walWith(1);
