@@ -727,10 +727,13 @@ export class WriteAheadLog {
           this.logger.warn({ ms: Math.round(ms), budgetMs: this.options.compactOnCloseBudgetMs }, 'compaction on close ran over its budget');
         }
       }
-      try {
-        await this.db.batch([{ type: 'put', key: META_STATE, value: STATE_CLEAN }], { sync: true });
-      } catch (err) {
-        this.logger.warn({ err }, 'could not mark the WAL clean on close; the next open checks its counters');
+      // Not clean if the compaction on close failed: the next open checks the counters.
+      if (this.failure === undefined) {
+        try {
+          await this.db.batch([{ type: 'put', key: META_STATE, value: STATE_CLEAN }], { sync: true });
+        } catch (err) {
+          this.logger.warn({ err }, 'could not mark the WAL clean on close; the next open checks its counters');
+        }
       }
     }
     await this.db.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the store failed'));

@@ -102,6 +102,12 @@ describe('WAL floor and close edges', () => {
       assert.equal(spy.opens, 1, `${failure}: the store was not reopened`);
       await assert.rejects(wal.append([{ payload: Buffer.alloc(10) }]), (e: unknown) => isWalshipError(e, ErrorCodes.CLOSED));
       await assert.rejects(wal.recover(), (e: unknown) => isWalshipError(e, ErrorCodes.CLOSED));
+      if (failure === 'compaction') {
+        const db = new ClassicLevel<Buffer, Buffer>(join(dir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+        await db.open();
+        assert.equal(String(await db.get(Buffer.from('meta!state'))), 'open', 'not marked clean: the next open checks the counters');
+        await db.close();
+      }
       const again = await WriteAheadLog.open({ dir, logger: quiet }); // not WALSHIP_LOCKED
       await again.close();
     }
