@@ -486,6 +486,49 @@ describe('delivery found by review (6)', () => {
   }
 });
 
+describe('delivery found by review (7)', () => {
+  it('ordered: after a WAL reopen, a stored batch of one key goes out again whole, under its key', async () => {
+    const dir = tempDir();
+    let wal = await walWith(3, () => 5n, dir);
+    const down = new ScriptedClient('down');
+    down.outcome = () => retryable('http_503');
+    let m = manager(wal, new SingleConnectionMode(down, fast), { batchMaxRecords: 4, ordered: true });
+    m.start();
+    await until(() => down.attempts.length >= 1); // [1, 2, 3] stored
+    await m.stop(0);
+    await wal.close();
+    const spy = new SpyOpener();
+    wal = await WriteAheadLog.open({ dir, logger, sync: 'never', storeOpener: spy.opener, readAheadRecords: 2, recoverDelayMs: 20, freeSpace: async () => 1e12 });
+    const id = wal.walId;
+    const c = new ScriptedClient('c');
+    const keys: string[] = [];
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    c.publishEvents = async (batch) => {
+      keys.push(batch.key.replace(id, 'W'));
+      if (keys.length === 1) await released; // slow; the WAL reopens meanwhile
+      return [];
+    };
+    m = manager(wal, new SingleConnectionMode(c, fast), { batchMaxRecords: 4, ordered: true, inFlightBatches: 1 });
+    m.start();
+    await until(() => keys.length >= 1);
+    spy.beforeBatch = () => {
+      spy.beforeBatch = undefined;
+      throw ioError();
+    };
+    await wal.append([{ payload: Buffer.from('x'), logstoreKey: 6n }]).catch(() => {}); // the WAL fails and reopens
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    await until(() => wal.pendingRecords === 0);
+    await m.stop(100);
+    assert.deepEqual(
+      keys.filter((k) => k !== 'W-4'),
+      ['W-1-3', 'W-1-3'],
+    );
+    await wal.close();
+  });
+});
+
 describe('connection modes', () => {
   it('single: blocks while disconnected and reconnects with doubling waits', async () => {
     const wal = await walWith(1);
