@@ -568,3 +568,27 @@ describe('429 with Retry-After (D3): the next attempt of a batch waits at least 
     });
   }
 });
+
+describe('stop while the connect probe hangs', () => {
+  it('stop(100) does not wait out the connect timeout of a host that accepts and never answers; nothing is lost', async () => {
+    const { createServer } = await import('node:net');
+    const sockets: Array<import('node:net').Socket> = [];
+    const server = createServer((s) => void sockets.push(s)).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const { logger } = captureLogger('error');
+    const { wal } = await seqWal(tempDir(), 2, logger);
+    const client = createHttpClient({ url: `http://127.0.0.1:${port}/ingest`, timeoutMs: 5000, logger });
+    const m = new DeliveryManager({ source: wal, mode: new SingleConnectionMode(client, { waitRetryMs: 5, maxWaitRetryMs: 40, timeoutMs: 5000, logger }), logger });
+    m.start();
+    await new Promise((r) => setTimeout(r, 200)); // the probe is waiting for an answer
+    const started = performance.now();
+    await m.stop(100);
+    const ms = performance.now() - started;
+    for (const s of sockets) s.destroy();
+    server.close();
+    assert.ok(ms < 2000, `stop took ${Math.round(ms)} ms`);
+    assert.equal(wal.pendingRecords, 2, 'the records stay in the WAL for the next start');
+    await wal.close();
+  });
+});

@@ -75,6 +75,8 @@ export class HttpClient implements ProtocolClient {
   readonly #log: Logger;
   #connected = false;
   #closing: Promise<void> | undefined;
+  /** Aborts a connect probe in progress when the client closes (a stop must not wait for it). */
+  readonly #closeAbort = new AbortController();
   /** Free connection slots; requests beyond them wait here, before their timeout starts. */
   #slots: number;
   readonly #slotWaiters: Array<() => void> = [];
@@ -129,7 +131,7 @@ export class HttpClient implements ProtocolClient {
     }
     const path = this.options.basePath === '' ? '/' : this.options.basePath;
     // Any HTTP answer, whatever its status, shows the host is reachable.
-    await this.#exchange({ method: 'HEAD', path, headers: { ...this.options.headers, 'user-agent': USER_AGENT } }, timeoutMs);
+    await this.#exchange({ method: 'HEAD', path, headers: { ...this.options.headers, 'user-agent': USER_AGENT } }, timeoutMs, this.#closeAbort.signal);
   }
 
   /** Attempts that re-sent a body kept from a failed attempt of the same batch. */
@@ -141,6 +143,7 @@ export class HttpClient implements ProtocolClient {
     this.#closing ??= (async () => {
       this.#connected = false;
       this.#retryBodies.clear();
+      this.#closeAbort.abort(new DeliveryError('the HTTP client is closing', { kind: 'retryable', reason: 'closed' }));
       // Waits for requests in flight (each bounded by `timeoutMs`); abort them to stop sooner.
       await this.#pool.close();
       this.#log.debug('http client closed');
