@@ -20,6 +20,9 @@ import type { ConnectionMode, EndpointState } from './connection-mode.ts';
 import { DeliveryError, networkFailure } from './delivery-error.ts';
 import { batchKey } from './protocol-client.ts';
 
+/** How long stop() waits for aborted deliveries to end before it closes the mode anyway (ms). */
+const STOP_ABORT_GRACE_MS = 1000;
+
 /** How often a stored batch waiting for a member is looked at again (ms). */
 const MEMBER_WAIT_MS = 100;
 
@@ -229,7 +232,22 @@ export class DeliveryManager {
     }
     const abandoned = this.inFlightRecords + this.queuedRecords;
     this.deliveryAbort.abort(new WalshipError(ErrorCodes.CLOSED, 'delivery stopped before these records were acknowledged'));
-    await Promise.allSettled([...this.inFlight.values()]);
+    // A sink that ignores the abort (a stalled pipe) must not hold the stop past its deadline
+    // for long: after a short grace the mode closes anyway; those records stay in the WAL.
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      Promise.allSettled([...this.inFlight.values()]).then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), STOP_ABORT_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (late) {
+      this.logger.warn(
+        { inFlightBatches: this.inFlight.size, graceMs: STOP_ABORT_GRACE_MS },
+        'deliveries still running after being aborted at stop; closing anyway (their records stay in the WAL)',
+      );
+    }
     await this.mode.close();
     this.logger.info(
       { ...this.counters, leftInWal: this.source.pendingRecords, abandonedInFlight: abandoned },

@@ -529,6 +529,23 @@ describe('delivery found by review (7)', () => {
   });
 });
 
+describe('delivery found by review (8)', () => {
+  it('stop(timeoutMs) does not wait for a sink that ignores the abort (a stalled pipe) much past its deadline', async () => {
+    const wal = await walWith(4);
+    const client = new ScriptedClient('stalled');
+    client.publishEvents = () => new Promise(() => {}); // never settles, ignores the signal
+    const m = manager(wal, new SingleConnectionMode(client, fast));
+    m.start();
+    await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    await m.stop(100);
+    const ms = performance.now() - started;
+    assert.ok(ms < 2000, `stop took ${Math.round(ms)} ms`);
+    assert.equal(wal.pendingRecords, 4, 'nothing acknowledged: the records stay in the WAL');
+    await wal.close();
+  });
+});
+
 describe('connection modes', () => {
   it('single: blocks while disconnected and reconnects with doubling waits', async () => {
     const wal = await walWith(1);
