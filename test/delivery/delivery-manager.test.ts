@@ -275,7 +275,7 @@ describe('delivery D5: ordered delivery per logstoreKey', () => {
   });
 });
 
-describe('delivery found by review', () => {
+describe('delivery edge cases (each found by a code review; each test failed before its fix)', () => {
   it('ordered mode delivers a batch stored by an unordered run that spans keys, and stays within its window', async () => {
     const dir = tempDir();
     let wal = await walWith(8, (i) => BigInt(i % 2), dir);
@@ -300,9 +300,7 @@ describe('delivery found by review', () => {
     }
     await wal.close();
   });
-});
 
-describe('delivery found by review (2)', () => {
   it('ordered: batches say so (clients that publish concurrently go one by one), and a suffix left unpublished goes again after the prefix', async () => {
     const wal = await walWith(4, () => 7n);
     const client = new ScriptedClient('ordered');
@@ -325,9 +323,7 @@ describe('delivery found by review (2)', () => {
     assert.deepEqual(client.attempts.map((a) => a.seqs), [[1, 2, 3, 4], [3, 4]]);
     await wal.close();
   });
-});
 
-describe('delivery found by review (3)', () => {
   it('load balance: a batch left to a worker that then disconnects goes back to the manager at once, not after the backlog', async () => {
     const N = 400;
     const wal = await walWith(N);
@@ -356,9 +352,7 @@ describe('delivery found by review (3)', () => {
     assert.ok(position > 0 && position < N / 4, `record 1 was acknowledged at position ${position} of ${a.ackedSeqs.length}`);
     await wal.close();
   });
-});
 
-describe('delivery found by review (4)', () => {
   it('D2: after a split and a restart, the halves go out again under the keys they had', async () => {
     const dir = tempDir();
     let wal = await walWith(8, () => 0n, dir);
@@ -387,9 +381,7 @@ describe('delivery found by review (4)', () => {
     assert.deepEqual(keys, ['W-3-4', 'W-5-8'], 'the same keys as before the restart');
     await wal.close();
   });
-});
 
-describe('delivery found by review (5)', () => {
   it('load balance, every host down: batches wait in the mode (no failed attempts), and go out as soon as a host is back', async () => {
     const wal = await walWith(20);
     const shared = { attempts: [], acked: [] };
@@ -454,9 +446,7 @@ describe('delivery found by review (5)', () => {
     await m.stop(100);
     await wal.close();
   });
-});
 
-describe('delivery found by review (6)', () => {
   for (const ordered of [false, true]) {
     it(`a stored batch whose member is quarantined goes out with the rest without waiting for new input (ordered ${ordered})`, async () => {
       const dir = tempDir();
@@ -484,9 +474,7 @@ describe('delivery found by review (6)', () => {
       await wal.close();
     });
   }
-});
 
-describe('delivery found by review (7)', () => {
   it('ordered: after a WAL reopen, a stored batch of one key goes out again whole, under its key', async () => {
     const dir = tempDir();
     let wal = await walWith(3, () => 5n, dir);
@@ -527,9 +515,7 @@ describe('delivery found by review (7)', () => {
     );
     await wal.close();
   });
-});
 
-describe('delivery found by review (8)', () => {
   it('stop(timeoutMs) does not wait for a sink that ignores the abort (a stalled pipe) much past its deadline', async () => {
     const wal = await walWith(4);
     const client = new ScriptedClient('stalled');
