@@ -12,7 +12,7 @@ import {
 } from '../../src/delivery/index.ts';
 import { WriteAheadLog } from '../../src/wal/index.ts';
 import { misconfigured, permanent, refused, retryable, ScriptedClient } from '../helpers/scripted-client.ts';
-import { ioError, SpyOpener } from '../helpers/spy-store.ts';
+import { flipLastByteOfRecord, ioError, SpyOpener } from '../helpers/spy-store.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 
 const logger = pino({ level: 'silent' });
@@ -36,6 +36,21 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * A WAL in `dir` with `count` records whose batches were stored and tried (`attempts` times in
+ * all) against a destination that is down, then closed: what a restart over a backlog finds.
+ */
+async function storeWhileDown(dir: string, count: number, keyOf: (i: number) => bigint, options: Partial<DeliveryManagerOptions>, attempts: number): Promise<void> {
+  const wal = await walWith(count, keyOf, dir);
+  const down = new ScriptedClient('down');
+  down.outcome = () => retryable('http_503');
+  const m = manager(wal, new SingleConnectionMode(down, fast), options);
+  m.start();
+  await until(() => down.attempts.length >= attempts);
+  await m.stop(0);
+  await wal.close();
 }
 
 describe('delivery D1: a record leaves the WAL only on the destination’s acknowledgement', () => {
@@ -278,17 +293,10 @@ describe('delivery D5: ordered delivery per logstoreKey', () => {
 describe('delivery edge cases (each found by a code review; each test failed before its fix)', () => {
   it('ordered mode delivers a batch stored by an unordered run that spans keys, and stays within its window', async () => {
     const dir = tempDir();
-    let wal = await walWith(8, (i) => BigInt(i % 2), dir);
-    const down = new ScriptedClient('down');
-    down.outcome = () => retryable('http_503');
-    let m = manager(wal, new SingleConnectionMode(down, fast), { batchMaxRecords: 4 });
-    m.start();
-    await until(() => down.attempts.length >= 2); // both batches stored (mixed keys) and tried
-    await m.stop(50);
-    await wal.close();
-    wal = await WriteAheadLog.open({ dir, logger, sync: 'never' });
+    await storeWhileDown(dir, 8, (i) => BigInt(i % 2), { batchMaxRecords: 4 }, 2); // both batches stored (mixed keys)
+    const wal = await WriteAheadLog.open({ dir, logger, sync: 'never' });
     const up = new ScriptedClient('up');
-    m = manager(wal, new SingleConnectionMode(up, fast), { batchMaxRecords: 4, ordered: true, inFlightBatches: 2 });
+    const m = manager(wal, new SingleConnectionMode(up, fast), { batchMaxRecords: 4, ordered: true, inFlightBatches: 2 });
     m.start();
     await wal.append(Array.from({ length: 300 }, (_, j) => ({ payload: Buffer.alloc(50, 1), logstoreKey: BigInt(j % 3) })));
     await until(() => wal.pendingRecords === 0);
@@ -450,22 +458,12 @@ describe('delivery edge cases (each found by a code review; each test failed bef
   for (const ordered of [false, true]) {
     it(`a stored batch whose member is quarantined goes out with the rest without waiting for new input (ordered ${ordered})`, async () => {
       const dir = tempDir();
-      let wal = await walWith(3, () => 0n, dir);
-      const down = new ScriptedClient('down');
-      down.outcome = () => retryable('http_503');
-      let m = manager(wal, new SingleConnectionMode(down, fast), { batchMaxRecords: 4 });
-      m.start();
-      await until(() => down.attempts.length >= 1); // [1, 2, 3] stored and tried
-      await m.stop(0);
-      await wal.close();
+      await storeWhileDown(dir, 3, () => 0n, { batchMaxRecords: 4 }, 1); // [1, 2, 3] stored and tried
       const spy = new SpyOpener();
-      spy.mapValue = (key, value) =>
-        key.length === 12 && key.toString('latin1', 0, 4) === 'rec!' && key.readUInt32BE(8) === 2
-          ? Buffer.concat([value.subarray(0, -1), Buffer.from([(value.at(-1) as number) ^ 0xff])])
-          : value;
-      wal = await WriteAheadLog.open({ dir, logger, sync: 'never', storeOpener: spy.opener });
+      spy.mapValue = flipLastByteOfRecord(2);
+      const wal = await WriteAheadLog.open({ dir, logger, sync: 'never', storeOpener: spy.opener });
       const up = new ScriptedClient('up');
-      m = manager(wal, new SingleConnectionMode(up, fast), { batchMaxRecords: 4, ordered });
+      const m = manager(wal, new SingleConnectionMode(up, fast), { batchMaxRecords: 4, ordered });
       m.start();
       await until(() => wal.pendingRecords === 0, 3000);
       assert.deepEqual(up.attempts.map((a) => a.seqs), [[1, 3]], 'the stored batch without its quarantined member, under its key');
@@ -477,16 +475,9 @@ describe('delivery edge cases (each found by a code review; each test failed bef
 
   it('ordered: after a WAL reopen, a stored batch of one key goes out again whole, under its key', async () => {
     const dir = tempDir();
-    let wal = await walWith(3, () => 5n, dir);
-    const down = new ScriptedClient('down');
-    down.outcome = () => retryable('http_503');
-    let m = manager(wal, new SingleConnectionMode(down, fast), { batchMaxRecords: 4, ordered: true });
-    m.start();
-    await until(() => down.attempts.length >= 1); // [1, 2, 3] stored
-    await m.stop(0);
-    await wal.close();
+    await storeWhileDown(dir, 3, () => 5n, { batchMaxRecords: 4, ordered: true }, 1); // [1, 2, 3] stored
     const spy = new SpyOpener();
-    wal = await WriteAheadLog.open({ dir, logger, sync: 'never', storeOpener: spy.opener, readAheadRecords: 2, recoverDelayMs: 20, freeSpace: async () => 1e12 });
+    const wal = await WriteAheadLog.open({ dir, logger, sync: 'never', storeOpener: spy.opener, readAheadRecords: 2, recoverDelayMs: 20, freeSpace: async () => 1e12 });
     const id = wal.walId;
     const c = new ScriptedClient('c');
     const keys: string[] = [];
@@ -497,7 +488,7 @@ describe('delivery edge cases (each found by a code review; each test failed bef
       if (keys.length === 1) await released; // slow; the WAL reopens meanwhile
       return [];
     };
-    m = manager(wal, new SingleConnectionMode(c, fast), { batchMaxRecords: 4, ordered: true, inFlightBatches: 1 });
+    const m = manager(wal, new SingleConnectionMode(c, fast), { batchMaxRecords: 4, ordered: true, inFlightBatches: 1 });
     m.start();
     await until(() => keys.length >= 1);
     spy.beforeBatch = () => {

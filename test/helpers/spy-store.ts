@@ -75,3 +75,11 @@ export function diskFullError(): Error {
 export function ioError(): Error {
   return Object.assign(new Error('IO error: /tmp/x/000012.log: Input/output error'), { code: 'LEVEL_IO_ERROR' });
 }
+
+/** A `mapValue` that flips the last byte of record `seq` as it is read (its checksum fails). */
+export function flipLastByteOfRecord(seq: number): (key: Buffer, value: Buffer) => Buffer {
+  return (key, value) =>
+    key.length === 12 && key.toString('latin1', 0, 4) === 'rec!' && key.readUInt32BE(8) === seq
+      ? Buffer.concat([value.subarray(0, -1), Buffer.from([(value.at(-1) as number) ^ 0xff])])
+      : value;
+}

@@ -13,12 +13,11 @@ import { pino } from 'pino';
 import { ErrorCodes, isWalshipError } from '../../src/errors.ts';
 import { WriteAheadLog } from '../../src/wal/index.ts';
 import { captureLogger } from '../helpers/capture-logger.ts';
-import { diskFullError, ioError, SpyOpener } from '../helpers/spy-store.ts';
+import { diskFullError, flipLastByteOfRecord, ioError, SpyOpener } from '../helpers/spy-store.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 
 const quiet = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const isRecordKey = (key: Buffer, seq: number) => key.length === 12 && key.toString('latin1', 0, 4) === 'rec!' && key.readUInt32BE(8) === seq;
 
 describe('WAL floor and close edges', () => {
   it('a record quarantined ahead of buffered lower ones keeps the ack floor below them (they are delivered after a failed write)', async () => {
@@ -30,7 +29,7 @@ describe('WAL floor and close edges', () => {
 
     const spy = new SpyOpener();
     // Record 4 fails its checksum when read (a flipped byte on disk).
-    spy.mapValue = (key, value) => (isRecordKey(key, 4) ? Buffer.concat([value.subarray(0, -1), Buffer.from([(value.at(-1) as number) ^ 0xff])]) : value);
+    spy.mapValue = flipLastByteOfRecord(4);
     const { logger, lines } = captureLogger('warn');
     wal = await WriteAheadLog.open({ ...base, storeOpener: spy.opener, logger });
     const first = await wal.nextBatch(2, 1e9); // 1, 2 (a read-ahead window of 2)
