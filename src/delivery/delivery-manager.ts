@@ -156,9 +156,6 @@ export class DeliveryManager {
   private readonly keysInFlight = new Set<bigint | 'all'>();
   private queuedRecords = 0;
   private queuedBytes = 0;
-  /** The highest sequence number read from the source so far (in its current generation). */
-  private maxSeqRead = 0;
-  private readGeneration: number | undefined;
 
   private readonly counters = {
     deliveredRecords: 0,
@@ -301,13 +298,6 @@ export class DeliveryManager {
       }
       if (records.length === 0) return; // the WAL closed
       for (const r of records) {
-        const generation = (r as { generation?: number }).generation;
-        if (generation !== this.readGeneration) {
-          // The WAL reopened and reads again from its floor.
-          this.readGeneration = generation;
-          this.maxSeqRead = 0;
-        }
-        if (r.seq > this.maxSeqRead) this.maxSeqRead = r.seq;
         const key = this.o.ordered ? r.meta.logstoreKey : 'all';
         const q = this.queues.get(key);
         if (q === undefined) this.queues.set(key, [r]);
@@ -386,9 +376,8 @@ export class DeliveryManager {
     const members = q.filter((r) => fixed.open.has(r.seq));
     if (members.length < fixed.open.size) {
       if (!this.o.ordered) return undefined; // one queue: the others are still to be read
-      for (const seq of fixed.open) if (seq > this.maxSeqRead) return undefined; // still to be read
-      // Every missing member must be in another key's queue; one that is not is being settled
-      // (quarantined, say): wait for it, as one queue would.
+      // Every missing member must be in another key's queue; one that is not is still to be
+      // read, or being settled (quarantined, say): wait for it, as one queue would.
       const here = new Set(members.map((r) => r.seq));
       for (const seq of fixed.open) {
         if (!here.has(seq) && ![...this.queues.values()].some((other) => other !== q && other.some((r) => r.seq === seq))) return undefined;
