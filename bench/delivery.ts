@@ -61,10 +61,12 @@
  *    requests 503 (seeded). Lost = logs appended − unique logs the receiver stored.
  *
  * `--cpu-prof` writes each drain process's main-thread CPU profile to
- * `bench/results/delivery-<n>-<drain>-<backlog>.cpuprofile`.
+ * `bench/results/delivery-<n>-<drain>-<backlog>.cpuprofile`. `BENCH_NODE_FLAGS` (environment,
+ * space-separated) adds Node flags to the drain processes, e.g. `--trace-gc`.
  */
 import { execFileSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
+import { cpus } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { copyFile, readdir, stat } from 'node:fs/promises';
@@ -473,7 +475,7 @@ async function runDrain(
   // Every thread writes a profile (tsx's loader thread too): they go to a scratch folder,
   // and the main thread's (the largest) is kept.
   const profDir = CPU_PROF ? await tmp.dir(`prof-${++profileCount}`) : undefined;
-  const execArgv = ['--expose-gc', ...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`])];
+  const execArgv = ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`])];
   const drain = forkTs(
     SELF,
     [
@@ -628,6 +630,13 @@ interface ThroughputSummary {
   readonly receiverElu: number | undefined;
   /** Receiver (or null sink) CPU per request it received, µs. */
   readonly receiverCpuUsPerRequest: number | undefined;
+  /**
+   * The most this drain could do on this machine at the CPU it took: every core busy with
+   * nothing but the walship process and the receiver, each record costing what it cost here
+   * (walship CPU per record + receiver CPU per record), as a ratio to read+ack's MB/s. A
+   * ceiling below 0.7 means the target cannot be met here without taking less CPU per record.
+   */
+  readonly cpuCeilingRatio: number;
   readonly peakRss: number;
 }
 
@@ -707,9 +716,17 @@ function summarizeThroughput(runs: readonly DrainRun[]): ThroughputSummary[] {
       receiverElu: withReceiver.length > 0 ? median(withReceiver.map((x) => x.elu)) : undefined,
       receiverCpuUsPerRequest:
         withReceiver.length > 0 ? median(withReceiver.map((x) => (1000 * x.cpuMs) / Math.max(1, x.stats.requests))) : undefined,
+      cpuCeilingRatio: median(rs.map((r) => cpuCeilingMbps(r) / baseMbps)),
       peakRss: Math.max(...rs.map((r) => r.memory.hwm)),
     };
   });
+}
+
+/** MB/s of `r` if every core of the machine did nothing but this drain and its receiver. */
+function cpuCeilingMbps(r: DrainRun): number {
+  const cpuMsPerRecord = (r.report.cpuMs + (r.receiver?.cpuMs ?? 0)) / r.report.records;
+  const ceilingRecordsPerSec = (1000 * cpus().length) / cpuMsPerRecord;
+  return r.mbps * (ceilingRecordsPerSec / r.recordsPerSec);
 }
 
 function printThroughput(t: ThroughputResults, big: Backlog): void {
@@ -735,7 +752,7 @@ function printThroughput(t: ThroughputResults, big: Backlog): void {
     ]),
   );
   printTable(
-    '1c. Where the time goes (medians): CPU per record in the walship process (all threads, and its main thread alone) and per request in the receiver; the null sink reads each body and answers 200 (diagnostic, no target)',
+    '1c. Where the time goes (medians): CPU per record in the walship process (all threads, and its main thread alone) and per request in the receiver; the null sink reads each body and answers 200 (diagnostic, no target); CPU ceiling ratio = the MB/s this drain would reach with every core busy at the CPU per record it took (walship + receiver), over read+ack\'s MB/s',
     [
       'drain',
       'MB/s',
@@ -748,6 +765,7 @@ function printThroughput(t: ThroughputResults, big: Backlog): void {
       'receiver cores',
       'receiver ELU',
       'receiver CPU µs/request',
+      'CPU ceiling ratio',
     ],
     t.summary.map((s) => [
       s.label,
@@ -761,6 +779,7 @@ function printThroughput(t: ThroughputResults, big: Backlog): void {
       s.receiverCores === undefined ? '—' : fixed(s.receiverCores, 2),
       s.receiverElu === undefined ? '—' : fixed(s.receiverElu, 2),
       s.receiverCpuUsPerRequest === undefined ? '—' : int(s.receiverCpuUsPerRequest),
+      fixed(s.cpuCeilingRatio, 2),
     ]),
   );
 }
