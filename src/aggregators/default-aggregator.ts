@@ -34,7 +34,7 @@ export interface AggregatorOptions {
    * Estimated bytes of one LogGroup at most, counted as `estimateLogGroupSize` counts them:
    * the logs plus the group's topic, source and tags, `__pack_id__` included (its sequence at
    * its longest). A log that is larger on its own goes alone in its group, which is then
-   * larger than this: the aggregator neither splits nor drops a log. An integer >= 1.
+   * larger than this: the aggregator neither splits nor drops a log. An integer from 1 to 3 MiB.
    * @defaultValue {@link DEFAULT_MAX_LOG_GROUP_BYTES} (3 MiB, iLogtail's `MaxLogGroupSize`)
    */
   readonly maxBytesPerGroup?: number;
@@ -88,10 +88,11 @@ function describe(v: unknown): string {
 }
 
 /** `v` if it is an integer >= `min`, `fallback` if undefined; else WALSHIP_INVALID_OPTIONS. @internal */
-export function integerOption(name: string, v: unknown, fallback: number, min: number): number {
+export function integerOption(name: string, v: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    throw invalidOptions(`Expected \`${name}\` to be an integer >= ${min}, got ${describe(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw invalidOptions(`Expected \`${name}\` to be an integer ${range}, got ${describe(v)}`);
   }
   return v;
 }
@@ -116,7 +117,8 @@ export function resolveAggregatorOptions(options: AggregatorOptions): ResolvedAg
   }
   return {
     maxLogsPerGroup: integerOption('maxLogsPerGroup', options.maxLogsPerGroup, DEFAULT_MAX_LOGS_PER_GROUP, 1),
-    maxBytesPerGroup: integerOption('maxBytesPerGroup', options.maxBytesPerGroup, DEFAULT_MAX_LOG_GROUP_BYTES, 1),
+    // A larger group would be refused by every flusher (the 3 MiB cap of validateLogGroup).
+    maxBytesPerGroup: integerOption('maxBytesPerGroup', options.maxBytesPerGroup, DEFAULT_MAX_LOG_GROUP_BYTES, 1, DEFAULT_MAX_LOG_GROUP_BYTES),
     maxGroups: integerOption('maxGroups', options.maxGroups, DEFAULT_AGGREGATOR_MAX_GROUPS, 1),
     intervalMs: integerOption('intervalMs', options.intervalMs, 0, 0),
     topic,

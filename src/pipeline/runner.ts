@@ -5,9 +5,10 @@ import {
   DEFAULT_STOP_TIMEOUT_MS,
   DEFAULT_WHEN_FULL_POLL_MS,
 } from '../config/defaults.ts';
-import { ErrorCodes, QueueFullError, WalshipError } from '../errors.ts';
+import { ErrorCodes, isWalshipError, QueueFullError, WalshipError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Log, LogGroup } from '../model/index.ts';
+import { validateLogGroup } from '../model/validate.ts';
 import type { Aggregator, LogSource } from './aggregator.ts';
 import type { PipelineContext } from './context.ts';
 import type { FlusherV1 } from './flusher.ts';
@@ -48,6 +49,12 @@ export interface PipelineRunnerStats {
   readonly groupsPending: number;
   /** Logs that no flusher could make durable before `stop` gave up on them. */
   readonly logsLost: number;
+  /**
+   * Logs a flusher refused for good (`WALSHIP_INVALID_LOG_GROUP`: `add` checks each log, so
+   * only a group the aggregator made invalid, e.g. by its tags): logged at error level with the
+   * reason, each isolated from the good logs of its group, which are handed over.
+   */
+  readonly logsRejected: number;
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
@@ -73,9 +80,13 @@ export class PipelineRunner {
   private wake: (() => void) | undefined;
   private shipping: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private counters = { logsAdded: 0, groupsFlushed: 0, logsFlushed: 0, readyWaits: 0, logsLost: 0 };
+  private counters = { logsAdded: 0, groupsFlushed: 0, logsFlushed: 0, readyWaits: 0, logsLost: 0, logsRejected: 0 };
   /** Set when stop's deadline passed: the ship loop hands nothing more over. */
   private abandon = false;
+  /** The ship loop's one outstanding `waitForData` (not one more per wake-up). */
+  private dataWait: Promise<void> | undefined;
+  /** Flushers that already took a group a retry is for (it goes only to the others). */
+  private readonly accepted = new WeakMap<LogGroup, Set<FlusherV1>>();
   /** Cleared by stop just before the final aggregator flush: later adds are refused. */
   private accepting = true;
 
@@ -103,13 +114,20 @@ export class PipelineRunner {
 
   /**
    * Adds a log. Resolves once the aggregator took it; waits while the aggregator's quick
-   * flushes find the queue full (backpressure to the input).
+   * flushes find the queue full (backpressure to the input). Rejects with
+   * `WALSHIP_INVALID_LOG_GROUP` (field `logGroup.logs[0]...`) for a log no flusher would take
+   * (a time in milliseconds, a log over the 3 MiB group cap, ...): it never reaches a group.
    */
   async add(log: Log, source?: LogSource): Promise<void> {
+    let checked = false;
     for (;;) {
       // After the final aggregator flush nothing would hand a log over: refuse it, loudly.
       if (!this.accepting || (this.state !== 'running' && this.state !== 'stopping')) {
         throw new WalshipError(ErrorCodes.CLOSED, `the pipeline is ${this.state === 'running' ? 'stopping' : this.state}`);
+      }
+      if (!checked) {
+        validateLogGroup({ logs: [log], logTags: [] });
+        checked = true;
       }
       try {
         this.o.aggregator.add(log, source);
@@ -140,18 +158,37 @@ export class PipelineRunner {
     }
     this.state = 'stopping';
     for (const f of this.o.flushers) f.setUrgent(true);
-    for (const input of this.o.inputs ?? []) await input.stop();
+    // An input that fails to stop does not keep the others, the final flush or the flushers'
+    // stop (the WAL's lock) from happening.
+    for (const input of this.o.inputs ?? []) {
+      try {
+        await input.stop();
+      } catch (err) {
+        this.logger.error({ input: input.name, err: (err as Error).message }, 'an input failed to stop; stopping the rest');
+      }
+    }
     clearInterval(this.timer);
     this.accepting = false;
     this.flushAggregator(true);
     this.queue.close();
     this.signal();
     const deadline = this.o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-    const done = await Promise.race([this.shipping?.then(() => true), delay(deadline, false)]);
+    const timeout = new AbortController();
+    const done = await Promise.race([
+      this.shipping?.then(() => true),
+      delay(deadline, false, { signal: timeout.signal }).catch(() => true),
+    ]);
+    timeout.abort();
     if (!done) this.abandon = true;
     this.state = 'stopped';
     // Stopping the flushers also settles a flush that was still waiting for room.
-    for (const f of this.o.flushers) await f.stop();
+    for (const f of this.o.flushers) {
+      try {
+        await f.stop();
+      } catch (err) {
+        this.logger.error({ flusher: f.description(), err: (err as Error).message }, 'a flusher failed to stop');
+      }
+    }
     await this.shipping;
     const lost = [...this.pending, ...this.queue.take()];
     if (lost.length > 0) {
@@ -196,10 +233,15 @@ export class PipelineRunner {
       if (this.pending.length === 0) this.pending.push(...this.queue.take());
       const group = this.pending[0];
       if (group === undefined) {
-        if (this.state !== 'running') return;
+        // Done only after stop's final aggregator flush (the queue is closed right after it):
+        // a log an input emits while it stops is still handed over.
+        if (this.queue.closed) return;
         await new Promise<void>((resolve) => {
           this.wake = resolve;
-          void this.queue.waitForData().then(resolve, resolve);
+          this.dataWait ??= this.queue.waitForData().then(
+            () => this.dataArrived(),
+            () => this.dataArrived(),
+          );
         });
         continue;
       }
@@ -208,17 +250,60 @@ export class PipelineRunner {
         await delay(poll);
         continue;
       }
-      try {
-        await Promise.all(this.o.flushers.map((f) => f.flush(project, logstore, configName, [group])));
+      // A retried group goes only to the flushers that have not taken it: each take is a new
+      // record in that flusher's WAL, which its destination cannot tell from a new group.
+      const took = this.accepted.get(group) ?? new Set<FlusherV1>();
+      const targets = this.o.flushers.filter((f) => !took.has(f));
+      const results = await Promise.allSettled(targets.map((f) => f.flush(project, logstore, configName, [group])));
+      let failure: unknown;
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') took.add(targets[i] as FlusherV1);
+        else failure ??= r.reason;
+      });
+      if (failure === undefined) {
         if (this.pending[0] === group) this.pending.shift();
+        this.accepted.delete(group);
         this.counters.groupsFlushed++;
         this.counters.logsFlushed += group.logs.length;
-      } catch (err) {
-        // Not made durable: keep the group and try again (a full or failed WAL recovers).
-        if (this.abandon) return;
-        this.logger.warn({ err: (err as Error).message, logs: group.logs.length }, 'a flusher refused a group; retrying');
-        await delay(Math.max(poll, 100));
+        continue;
       }
+      this.accepted.set(group, took);
+      if (isWalshipError(failure, ErrorCodes.INVALID_LOG_GROUP)) {
+        this.reject(group, took, failure);
+        continue;
+      }
+      // Not made durable: keep the group and try again (a full or failed WAL recovers).
+      if (this.abandon) return;
+      this.logger.warn({ err: (failure as Error).message, logs: group.logs.length }, 'a flusher refused a group; retrying');
+      await delay(Math.max(poll, 100));
     }
+  }
+
+  private dataArrived(): void {
+    this.dataWait = undefined;
+    this.signal();
+  }
+
+  /**
+   * A group refused for good: retrying would block every group behind it forever. A group of
+   * several logs is split into one group per log (same topic, source and tags; the flushers
+   * that took the whole already have each), so that only the logs at fault are refused; a
+   * single log is refused: counted in `logsRejected` and logged with the reason.
+   */
+  private reject(group: LogGroup, took: ReadonlySet<FlusherV1>, err: WalshipError): void {
+    if (this.pending[0] !== group) return;
+    if (group.logs.length > 1) {
+      const singles = group.logs.map((log) => ({ ...group, logs: [log] }));
+      for (const single of singles) this.accepted.set(single, new Set(took));
+      this.pending.splice(0, 1, ...singles);
+      this.logger.warn({ code: err.code, err: err.message, logs: group.logs.length }, 'a flusher refused a group for good; handing its logs over one by one');
+      return;
+    }
+    this.pending.shift();
+    this.counters.logsRejected += group.logs.length;
+    this.logger.error(
+      { code: err.code, err: err.message, field: err.details?.field, refusedBy: this.o.flushers.filter((f) => !took.has(f)).map((f) => f.description()) },
+      'a flusher refused a log for good; it is not retried (logsRejected)',
+    );
   }
 }

@@ -209,3 +209,150 @@ describe('PipelineRunner (iLogtail semantics)', () => {
     await receiver.close();
   });
 });
+
+describe('PipelineRunner edge cases (each found by a code review; each fails on the code before its fix)', () => {
+  const seqs = (gs: readonly LogGroup[]) => gs.flatMap((g) => g.logs.map((l) => Number(l.contents[0]?.value)));
+
+  it('a log an input emits while it stops (its last partial line) still reaches the flushers', async () => {
+    const flusher = new SpyFlusher();
+    let emit!: (l: Log) => Promise<void>;
+    const input: PipelineInput = {
+      name: 'tail',
+      start: async (e) => {
+        emit = e;
+      },
+      stop: async () => {
+        await emit(log(2));
+      },
+    };
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 60_000 }), flushers: [flusher], inputs: [input] });
+    await runner.start();
+    await runner.add(log(1));
+    await runner.stop();
+    assert.equal(runner.stats().logsLost, 0);
+    assert.deepEqual(seqs(flusher.groups), [1, 2]);
+  });
+
+  it('the ship loop keeps one waitForData waiting, not one more per add (memory stays flat)', async () => {
+    // The queue's waiters, counted through the queue the aggregator was given.
+    let queue: LogGroupQueue | undefined;
+    const aggregator = new DefaultAggregator({ intervalMs: 20 });
+    const counting: Aggregator = {
+      init: (c, q) => {
+        queue = q;
+        return aggregator.init(c, q);
+      },
+      description: () => aggregator.description(),
+      add: (l, s) => aggregator.add(l, s),
+      flush: () => aggregator.flush(),
+    };
+    const r2 = new PipelineRunner({ context: ctx(), aggregator: counting, flushers: [new SpyFlusher()] });
+    await r2.start();
+    const q = queue as unknown as { waitForData: (...a: unknown[]) => Promise<void> };
+    let outstanding = 0;
+    const original = q.waitForData.bind(q);
+    q.waitForData = (...a: unknown[]) => {
+      outstanding++;
+      const p = original(...a);
+      const done = () => outstanding--;
+      p.then(done, done);
+      return p;
+    };
+    for (let i = 0; i < 2000; i++) {
+      await r2.add(log(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const waiting = outstanding;
+    await r2.stop();
+    assert.ok(waiting <= 1, `${waiting} waitForData calls outstanding after 2000 adds`);
+  });
+
+  it('add refuses a log no flusher would take (time in ms) with WALSHIP_INVALID_LOG_GROUP; the good logs flow', async () => {
+    const flusher = new SpyFlusher();
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 60_000 }), flushers: [flusher] });
+    await runner.start();
+    await runner.add(log(1));
+    await assert.rejects(runner.add({ time: Date.now(), contents: [{ key: 'seq', value: '99' }] }), {
+      code: 'WALSHIP_INVALID_LOG_GROUP',
+      message: /logs\[0\]\.time/,
+    });
+    await runner.add(log(2));
+    await runner.stop();
+    assert.deepEqual(seqs(flusher.groups), [1, 2]);
+    assert.equal(runner.stats().logsLost, 0);
+  });
+
+  it('a group a flusher refuses for good is split: only the refused log is given up (counted), the rest is handed over, later groups flow', async () => {
+    /** Refuses for good any group holding seq 3 (as the WAL refuses an invalid group). */
+    class PickyFlusher extends SpyFlusher {
+      override async flush(p: string, l: string, c: string, groups: readonly LogGroup[]): Promise<void> {
+        if (seqs(groups).includes(3)) {
+          const { invalidLogGroup } = await import('../../src/model/validate.ts');
+          throw invalidLogGroup('logGroup.logs[0]', 'refused');
+        }
+        return super.flush(p, l, c, groups);
+      }
+    }
+    const flusher = new PickyFlusher();
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 20 }), flushers: [flusher], stopTimeoutMs: 2000 });
+    await runner.start();
+    for (let i = 1; i <= 5; i++) await runner.add(log(i));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await runner.add(log(6));
+    await runner.stop();
+    assert.deepEqual(seqs(flusher.groups), [1, 2, 4, 5, 6]);
+    assert.equal(runner.stats().logsRejected, 1);
+    assert.equal(runner.stats().logsLost, 0);
+  });
+
+  it('a maxBytesPerGroup over the 3 MiB cap is refused when the aggregator is made', () => {
+    assert.throws(() => new DefaultAggregator({ maxBytesPerGroup: 4 * 1024 * 1024 }), { code: 'WALSHIP_INVALID_OPTIONS', message: /from 1 to 3145728/ });
+  });
+
+  it('with two flushers, a group one of them refused once goes again only to that one', async () => {
+    class FailsOnce extends SpyFlusher {
+      failures = 1;
+      override async flush(p: string, l: string, c: string, groups: readonly LogGroup[]): Promise<void> {
+        if (this.failures-- > 0) throw new Error('disk full (once)');
+        return super.flush(p, l, c, groups);
+      }
+    }
+    const healthy = new SpyFlusher();
+    const flaky = new FailsOnce();
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 20 }), flushers: [healthy, flaky] });
+    await runner.start();
+    await runner.add(log(1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await runner.stop();
+    assert.deepEqual(seqs(flaky.groups), [1]);
+    assert.deepEqual(seqs(healthy.groups), [1], 'the healthy flusher took the group twice');
+  });
+
+  it('an input whose stop rejects does not keep the final flush or the flushers from stopping', async () => {
+    const calls: string[] = [];
+    const flusher = new SpyFlusher(calls);
+    const input: PipelineInput = {
+      name: 'bad',
+      start: async () => {},
+      stop: async () => {
+        throw new Error('EBADF on close');
+      },
+    };
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 60_000 }), flushers: [flusher], inputs: [input] });
+    await runner.start();
+    await runner.add(log(1));
+    await runner.stop();
+    assert.deepEqual(seqs(flusher.groups), [1]);
+    assert.equal(calls.at(-1), 'flusher.stop');
+  });
+
+  it('stop leaves no timer behind (a process that stopped its runner exits at once)', async () => {
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator(), flushers: [new SpyFlusher()], stopTimeoutMs: 60_000 });
+    await runner.start();
+    await runner.add(log(1));
+    await runner.stop();
+    const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    assert.equal(after, before);
+  });
+});
