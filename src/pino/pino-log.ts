@@ -52,3 +52,35 @@ export function pinoLineToLog(line: string, nowMs: number = Date.now()): Log {
   for (const [key, value] of Object.entries(obj as Record<string, unknown>)) flatten(key, value, 1, contents);
   return { ...timeOf((obj as { time?: unknown }).time, nowMs), contents };
 }
+
+/** `s` cut to at most `maxBytes` UTF-8 bytes, at a character boundary. */
+function cutUtf8(s: string, maxBytes: number): string {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length <= maxBytes) return s;
+  let end = maxBytes;
+  while (end > 0 && ((b[end] as number) & 0xc0) === 0x80) end--;
+  return b.toString('utf8', 0, end);
+}
+
+/**
+ * `log` with its largest values cut (longest first, each at a character boundary) until its
+ * keys and values take at most `maxBytes` UTF-8 bytes; `undefined` when it already does. The
+ * keys, their order, `level`, `time` and the short fields stay as they were.
+ */
+export function cutLog(log: Log, maxBytes: number): Log | undefined {
+  const sizes = log.contents.map((c) => Buffer.byteLength(c.key, 'utf8') + Buffer.byteLength(c.value, 'utf8'));
+  let total = sizes.reduce((a, b) => a + b, 0);
+  if (total <= maxBytes) return undefined;
+  const contents = [...log.contents];
+  const longestFirst = contents.map((_, i) => i).sort((a, b) => (sizes[b] as number) - (sizes[a] as number));
+  for (const i of longestFirst) {
+    if (total <= maxBytes) break;
+    const c = contents[i] as LogContent;
+    const valueBytes = Buffer.byteLength(c.value, 'utf8');
+    const value = cutUtf8(c.value, Math.max(0, valueBytes - (total - maxBytes)));
+    total -= valueBytes - Buffer.byteLength(value, 'utf8');
+    contents[i] = { key: c.key, value };
+  }
+  return { ...log, contents };
+}
+

@@ -3,7 +3,13 @@
  * They cross into pino's worker thread by structured clone: plain data only, no functions
  * and no logger.
  */
-import { DEFAULT_PINO_MAX_BATCH_LOGS, DEFAULT_PINO_STOP_TIMEOUT_MS } from '../config/defaults.ts';
+import {
+  DEFAULT_INPUT_MAX_LINE_BYTES,
+  DEFAULT_MAX_LOG_GROUP_BYTES,
+  DEFAULT_PINO_MAX_BATCH_LOGS,
+  DEFAULT_PINO_STOP_TIMEOUT_MS,
+  KiB,
+} from '../config/defaults.ts';
 import { ErrorCodes, WalshipError } from '../errors.ts';
 import type { DurableFlusherOptions } from '../flusher/index.ts';
 import type { SinkConfig } from '../sinks/registry.ts';
@@ -28,6 +34,14 @@ export interface PinoTransportOptions {
    */
   readonly maxBatchLogs?: number;
   /**
+   * A line whose fields take more bytes than this has its longest values cut until it fits
+   * (counted in the stream's `linesCut`, logged at warn level): one huge log (a request body
+   * logged whole) would otherwise be over the 3 MiB LogGroup cap and refused. At most
+   * {@link MAX_PINO_LINE_BYTES}.
+   * @defaultValue {@link DEFAULT_INPUT_MAX_LINE_BYTES} (512 KiB, as input_file's `MaxLineBytes`)
+   */
+  readonly maxLineBytes?: number;
+  /**
    * How long closing the transport keeps delivering before it closes the WAL (ms). What is not
    * delivered by then stays in the WAL for the next start. Keep it well under 10 s: pino waits
    * at most 10 s for its worker at process exit.
@@ -51,7 +65,11 @@ export interface ResolvedPinoTransportOptions {
   readonly configName: string;
   readonly topic: string | undefined;
   readonly maxBatchLogs: number;
+  readonly maxLineBytes: number;
 }
+
+/** The largest `maxLineBytes`: one log of that size, alone in its group, stays under the 3 MiB cap. */
+export const MAX_PINO_LINE_BYTES = DEFAULT_MAX_LOG_GROUP_BYTES - 64 * KiB;
 
 function invalid(message: string): WalshipError {
   return new WalshipError(ErrorCodes.INVALID_OPTIONS, message);
@@ -78,6 +96,10 @@ export function resolvePinoTransportOptions(options: PinoTransportOptions): Reso
   if (!Number.isSafeInteger(maxBatchLogs) || maxBatchLogs < 1) {
     throw invalid(`Expected \`maxBatchLogs\` to be an integer >= 1, got ${JSON.stringify(maxBatchLogs)}`);
   }
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_INPUT_MAX_LINE_BYTES;
+  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1 || maxLineBytes > MAX_PINO_LINE_BYTES) {
+    throw invalid(`Expected \`maxLineBytes\` to be an integer from 1 to ${MAX_PINO_LINE_BYTES}, got ${JSON.stringify(maxLineBytes)}`);
+  }
   const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_PINO_STOP_TIMEOUT_MS;
   if (!Number.isSafeInteger(stopTimeoutMs) || stopTimeoutMs < 0) {
     throw invalid(`Expected \`stopTimeoutMs\` to be an integer >= 0, got ${JSON.stringify(stopTimeoutMs)}`);
@@ -98,5 +120,6 @@ export function resolvePinoTransportOptions(options: PinoTransportOptions): Reso
     configName: optionalString('configName', options.configName, 'pino') as string,
     topic: optionalString('topic', options.topic, undefined),
     maxBatchLogs,
+    maxLineBytes,
   };
 }

@@ -10,7 +10,8 @@ import { ErrorCodes, isWalshipError } from '../errors.ts';
 import { createFlusher, type DurableFlusher } from '../flusher/index.ts';
 import { GroupBuilder } from '../inputs/group-builder.ts';
 import { defaultLogger, type Logger } from '../logging/logger.ts';
-import { pinoLineToLog } from './pino-log.ts';
+import type { Log } from '../model/index.ts';
+import { cutLog, pinoLineToLog } from './pino-log.ts';
 import { type PinoTransportOptions, resolvePinoTransportOptions, type ResolvedPinoTransportOptions } from './pino-transport-options.ts';
 
 export type { PinoTransportOptions } from './pino-transport-options.ts';
@@ -44,6 +45,8 @@ export class WalshipPinoStream extends Writable {
   #failed: Error | undefined;
   /** Logs made durable. */
   logs = 0;
+  /** Lines whose longest values were cut to `maxLineBytes`. */
+  linesCut = 0;
 
   constructor(flusher: DurableFlusher, options: ResolvedPinoTransportOptions, logger: Logger) {
     super({ decodeStrings: false, highWaterMark: 64 * 1024 });
@@ -116,7 +119,7 @@ export class WalshipPinoStream extends Writable {
 
   async #append(lines: readonly string[]): Promise<void> {
     const now = Date.now();
-    for (const line of lines) this.#builder.add(pinoLineToLog(line, now));
+    for (const line of lines) this.#builder.add(this.#toLog(line, now));
     const { project, logstore, configName } = this.#o;
     const groups = this.#builder.build().map((logGroup) => ({ project, logstore, configName, logGroup }));
     for (;;) {
@@ -132,6 +135,20 @@ export class WalshipPinoStream extends Writable {
         await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
       }
     }
+  }
+
+  #toLog(line: string, now: number): Log {
+    const log = pinoLineToLog(line, now);
+    // Fields take at most the line's bytes, and a UTF-16 unit at most 3 UTF-8 bytes.
+    if (line.length * 3 <= this.#o.maxLineBytes) return log;
+    const cut = cutLog(log, this.#o.maxLineBytes);
+    if (cut === undefined) return log;
+    this.linesCut++;
+    this.#logger.warn(
+      { bytes: Buffer.byteLength(line, 'utf8'), maxLineBytes: this.#o.maxLineBytes, linesCut: this.linesCut },
+      'walship/pino: a line over maxLineBytes had its longest values cut',
+    );
+    return cut;
   }
 
   #settleWaiters(): void {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createFlusher } from '../../src/flusher/index.ts';
-import { pinoLineToLog } from '../../src/pino/index.ts';
+import walshipPinoTransport, { pinoLineToLog } from '../../src/pino/index.ts';
 import { startReceiver } from '../../src/receiver/index.ts';
 import { mulberry32, randomInt, testSeed } from '../helpers/prng.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
@@ -147,5 +147,41 @@ describe('walship/pino', () => {
     const twice = [...counts].filter(([, c]) => c > 1);
     assert.deepEqual(twice, [], 'no line delivered twice');
     t.diagnostic(`durable (flush acknowledged) ${durable}; delivered before the kill ${before}; after the restart ${receiver.logs().length} (lines past the last flush may or may not survive: P2)`);
+  });
+
+  it('a line over maxLineBytes has its longest value cut (counted), and neither it nor the lines after it are lost', async (t) => {
+    const receiver = await startReceiver({ logger: quiet });
+    t.after(() => receiver.close());
+    const stream = await walshipPinoTransport({
+      dir: join(tempDir(), 'wal'),
+      sink: { type: 'http', url: receiver.url, encoding: 'ndjson', probe: false },
+      stopTimeoutMs: 5000,
+    });
+    const errors: Error[] = [];
+    stream.on('error', (e: Error) => errors.push(e));
+    const line = (n: number, msg: string) => `${JSON.stringify({ level: 30, time: 1_700_000_000_000, n, msg })}\n`;
+    stream.write(line(1, 'before'));
+    // A request body logged whole: 3.5 MiB, over the 3 MiB LogGroup cap.
+    stream.write(line(2, `é${'x'.repeat(3.5 * 1024 * 1024)}`));
+    stream.write(line(3, 'after'));
+    await new Promise<void>((resolve, reject) => stream.flush((err) => (err ? reject(err) : resolve())));
+    assert.equal(stream.destroyed, false);
+    assert.equal(stream.linesCut, 1);
+    await new Promise<void>((resolve) => stream.end(resolve));
+    assert.deepEqual(errors, []);
+    const byN = new Map(receiver.logs().map((l) => [Number(l.contents.n), l.contents]));
+    assert.deepEqual([...byN.keys()].sort(), [1, 2, 3]);
+    const cut = byN.get(2) as Record<string, string>;
+    assert.equal(cut.level, '30', 'the short fields stay');
+    assert.ok(cut.msg?.startsWith('éxxx'));
+    const bytes = Object.entries(cut).reduce((a, [k, v]) => a + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    assert.ok(bytes <= 512 * 1024 && bytes > 500 * 1024, `${bytes} bytes after the cut`);
+  });
+
+  it('refuses a maxLineBytes over the cap with WALSHIP_INVALID_OPTIONS', async () => {
+    await assert.rejects(walshipPinoTransport({ dir: tempDir(), sink: { type: 'stdout' }, maxLineBytes: 4 * 1024 * 1024 }), {
+      code: 'WALSHIP_INVALID_OPTIONS',
+      message: /maxLineBytes/,
+    });
   });
 });

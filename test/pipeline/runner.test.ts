@@ -245,6 +245,7 @@ describe('PipelineRunner edge cases (each found by a code review; each fails on 
       description: () => aggregator.description(),
       add: (l, s) => aggregator.add(l, s),
       flush: () => aggregator.flush(),
+      reset: () => aggregator.reset(),
     };
     const r2 = new PipelineRunner({ context: ctx(), aggregator: counting, flushers: [new SpyFlusher()] });
     await r2.start();
