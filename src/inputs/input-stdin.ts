@@ -12,7 +12,14 @@ import { ErrorCodes, isWalshipError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { GroupBuilder, lineLog } from './group-builder.ts';
 import { LineSplitter } from './line-splitter.ts';
-import { type Input, type InputContext, type InputStats, resolveStdinInputOptions, type StdinInputConfig } from './options.ts';
+import {
+  type Input,
+  type InputContext,
+  type InputStats,
+  resolveStdinInputOptions,
+  STDIN_STOP_APPEND_DEADLINE_MS,
+  type StdinInputConfig,
+} from './options.ts';
 
 /** A retryable append failure (disk full, I/O, quota with whenFull 'reject') waits this long. */
 const RETRY_DELAY_MS = 500;
@@ -36,7 +43,9 @@ export class StdinInput implements Input {
   #stopped: Promise<void> | undefined;
   #resolveDone!: () => void;
   #lastDataAt = Date.now();
-  #counters = { logs: 0, bytesRead: 0, appends: 0, pauses: 0 };
+  #counters = { logs: 0, bytesRead: 0, appends: 0, pauses: 0, logsLost: 0 };
+  /** Set by stop: an append the WAL keeps refusing is given up after it (not waited for forever). */
+  #stopDeadline: number | undefined;
   #paused = false;
 
   constructor(config: StdinInputConfig, ctx: InputContext) {
@@ -69,6 +78,7 @@ export class StdinInput implements Input {
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       this.#stopping = true;
+      this.#stopDeadline = Date.now() + STDIN_STOP_APPEND_DEADLINE_MS;
       this.#wake?.();
       await this.#loop;
       this.#detach();
@@ -150,7 +160,18 @@ export class StdinInput implements Input {
         return true;
       } catch (err) {
         if (isWalshipError(err, ErrorCodes.CLOSED) || isWalshipError(err, ErrorCodes.NOT_OPEN) || !isRetryable(err)) {
+          this.#counters.logsLost += logs;
           this.#logger.error({ err, logs }, 'input_stdin could not make lines durable; they are lost');
+          return false;
+        }
+        // Stopping (SIGTERM) on a disk that stays full: give up after the deadline instead of
+        // keeping the process from exiting until space comes back.
+        if (this.#stopDeadline !== undefined && Date.now() >= this.#stopDeadline) {
+          this.#counters.logsLost += logs;
+          this.#logger.error(
+            { err, logs, waitedMs: STDIN_STOP_APPEND_DEADLINE_MS },
+            'input_stdin is stopping and the WAL still refuses these lines; they are lost',
+          );
           return false;
         }
         this.#logger.warn({ err }, 'append failed; retrying');

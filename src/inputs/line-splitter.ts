@@ -147,11 +147,13 @@ export class LineSplitter {
         return;
       }
       this.#offset += nl - pos + 1;
-      if (this.#parts.length === 0 && !this.#lineCut && nl - pos <= this.maxLineBytes) {
+      // A line's CR (of its CRLF) is not part of its text, nor counted against maxLineBytes.
+      const end = nl > pos && chunk[nl - 1] === CR ? nl - 1 : nl;
+      if (this.#parts.length === 0 && !this.#lineCut && end - pos <= this.maxLineBytes) {
         // The whole line is in this chunk: decode it in place.
         this.#line(this.#decode(chunk, pos, nl), false);
       } else {
-        this.#keep(chunk.subarray(pos, nl), false);
+        this.#keep(chunk.subarray(pos, end), false);
         const buf = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#partBytes);
         const cut = this.#lineCut;
         const text = cut ? buf.toString('utf8', 0, utf8Boundary(buf, this.maxLineBytes)) : this.#decode(buf, 0, buf.length);
@@ -189,11 +191,11 @@ export class LineSplitter {
         return;
       }
       this.#offset += nl - pos + 1;
-      if (this.#parts.length === 0 && !this.#lineCut && nl - pos <= this.maxLineBytes) {
-        const end = nl > pos && chunk[nl - 1] === CR ? nl - 1 : nl;
+      const end = nl > pos && chunk[nl - 1] === CR ? nl - 1 : nl;
+      if (this.#parts.length === 0 && !this.#lineCut && end - pos <= this.maxLineBytes) {
         this.#lineBytes(sink, chunk, pos, end, false, validToLastNl);
       } else {
-        this.#keep(chunk.subarray(pos, nl), false);
+        this.#keep(chunk.subarray(pos, end), false);
         this.#partialLineBytes(sink);
       }
       pos = nl + 1;
@@ -287,8 +289,9 @@ export class LineSplitter {
       this.#partBytes += part.length;
       return;
     }
-    if (room > 0) {
-      // One byte more than the cap is kept, so the UTF-8 boundary check can see the next byte.
+    if (room >= 0) {
+      // One byte more than the cap is kept, so the UTF-8 boundary check can see the next byte
+      // (also when the bytes kept so far end exactly at the cap, inside a character).
       const kept = part.subarray(0, room + 1);
       this.#parts.push(copy ? Buffer.from(kept) : kept);
       this.#partBytes += kept.length;

@@ -138,6 +138,12 @@ export interface InputStats {
   readonly pauses: number;
   /** True while paused for the quota. */
   readonly paused: boolean;
+  /**
+   * input_stdin: logs read but never made durable (the WAL refused them for good, or was still
+   * failing when `stop` gave up on them after {@link STDIN_STOP_APPEND_DEADLINE_MS}); each
+   * loss is logged at error level. Standard input cannot be read again.
+   */
+  readonly logsLost?: number;
   /** input_file: files open now. */
   readonly files?: number;
   /** input_file: files found renamed away or deleted. */
@@ -245,3 +251,6 @@ export function resolveFileInputOptions(config: FileInputConfig): ResolvedFileIn
     fingerprintBytes: integerOption('fingerprintBytes', config.fingerprintBytes, DEFAULT_INPUT_FILE_FINGERPRINT_BYTES, 1),
   };
 }
+
+/** How long input_stdin's `stop` keeps retrying an append the WAL refuses (disk full, I/O, quota). */
+export const STDIN_STOP_APPEND_DEADLINE_MS = 5000;

@@ -165,3 +165,44 @@ describe('LineSplitter', () => {
     );
   });
 });
+
+describe('LineSplitter cuts (found by a code review; each fails on the code before its fix)', () => {
+  // "abcé" = 61 62 63 C3 A9; a cap of 4 falls inside é, at the chunk boundary.
+  const parts = [Buffer.from([0x61, 0x62, 0x63, 0xc3]), Buffer.from([0xa9, 0x0a])];
+
+  it('a line cut at maxLineBytes where a chunk ends inside a character ends at the character before (string mode)', () => {
+    const s = new LineSplitter({ maxLineBytes: 4 });
+    for (const p of parts) s.push(p);
+    assert.deepEqual(
+      s.take().records.map((r) => [r.text, r.cut]),
+      [['abc', true]],
+    );
+  });
+
+  it('the same as bytes (sink mode): no U+FFFD, not over the cap', () => {
+    const got: Buffer[] = [];
+    const s = new LineSplitter({ maxLineBytes: 4, lineSink: (b, start, end) => got.push(Buffer.from(b.subarray(start, end))) });
+    for (const p of parts) s.push(p);
+    assert.deepEqual(
+      got.map((b) => b.toString()),
+      ['abc'],
+    );
+  });
+
+  it('a CRLF line whose text is exactly maxLineBytes is not cut, in one chunk or two, in both modes', () => {
+    for (const chunks of [['abcde\r\n'], ['abc', 'de\r\n']]) {
+      const s = new LineSplitter({ maxLineBytes: 5 });
+      feed(s, ...chunks);
+      assert.deepEqual(
+        s.take().records.map((r) => [r.text, r.cut]),
+        [['abcde', false]],
+        JSON.stringify(chunks),
+      );
+      const cuts: boolean[] = [];
+      const b = new LineSplitter({ maxLineBytes: 5, lineSink: (_b, _s, _e, cut) => cuts.push(cut) });
+      feed(b, ...chunks);
+      assert.deepEqual(cuts, [false], JSON.stringify(chunks));
+      assert.equal(b.stats().cut, 0);
+    }
+  });
+});

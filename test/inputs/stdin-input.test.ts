@@ -8,6 +8,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { PassThrough } from 'node:stream';
+import { ErrorCodes, WalshipError } from '../../src/errors.ts';
+import { StdinInput } from '../../src/inputs/input-stdin.ts';
+import { STDIN_STOP_APPEND_DEADLINE_MS } from '../../src/inputs/options.ts';
 import { startReceiver } from '../../src/receiver/index.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 import { exactlyOnce, numbered, quiet, received } from './harness.ts';
@@ -66,5 +70,32 @@ describe('input_stdin', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^D 4 1$/m);
     assert.deepEqual(received(receiver), ['INFO one', 'ERR two\n  at a\n  at b', `INFO ${'y'.repeat(35)}`, 'INFO last\n  tail']);
+  });
+
+  it('stop gives up (logged, counted in logsLost) on lines a WAL that stays full keeps refusing, instead of hanging', async () => {
+    const stdin = new PassThrough();
+    let attempts = 0;
+    const flusher = {
+      isReady: () => true,
+      appendDurable: async () => {
+        attempts++;
+        throw new WalshipError(ErrorCodes.DISK_FULL, 'no space left on device');
+      },
+      getCheckpoint: async () => undefined,
+    };
+    const input = new StdinInput({ type: 'input_stdin' }, { flusher, project: 'p', logstore: 'l', configName: 'c', logger: quiet, stdin });
+    await input.start();
+    stdin.write('line 1\nline 2\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    const outcome = await Promise.race([
+      input.stop().then(() => 'stopped'),
+      new Promise((resolve) => setTimeout(resolve, STDIN_STOP_APPEND_DEADLINE_MS + 3000, 'still waiting')),
+    ]);
+    assert.equal(outcome, 'stopped');
+    assert.ok(performance.now() - started >= STDIN_STOP_APPEND_DEADLINE_MS - 600, 'it retried until the deadline');
+    assert.ok(attempts >= 2);
+    assert.equal(input.stats().logsLost, 2);
+    assert.equal(input.stats().logs, 0);
   });
 });
