@@ -378,7 +378,11 @@ export class Receiver {
       }
       let logstore: string | undefined;
       if (sls !== null) {
-        logstore = decodeURIComponent(sls[2]!);
+        try {
+          logstore = decodeURIComponent(sls[2]!);
+        } catch {
+          throw new RequestProblem(400, 'InvalidParameter', `logstore ${JSON.stringify(sls[2])} in the path is not valid percent-encoding`);
+        }
         if (this.#options.logstores !== undefined && !this.#options.logstores.has(logstore)) {
           throw new RequestProblem(404, 'LogStoreNotExist', `logstore ${JSON.stringify(logstore)} does not exist`);
         }
@@ -549,9 +553,32 @@ async function listen(server: Server, port: number, host: string): Promise<void>
 
 /** Starts a receiver (see {@link ReceiverOptions}); resolves once it is listening. */
 /**
+ * Cuts a torn last line (no newline: the receiver was killed while appending it) off the file
+ * open in `handle`, so that the next line starts a line of its own. Its request was never
+ * answered, so the sender sends its logs again.
+ */
+async function cutTornTail(handle: FileHandle): Promise<void> {
+  const { size } = await handle.stat();
+  let end = size;
+  const chunk = Buffer.alloc(64 * 1024);
+  while (end > 0) {
+    const from = Math.max(0, end - chunk.length);
+    const { bytesRead } = await handle.read(chunk, 0, end - from, from);
+    const nl = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (nl >= 0) {
+      end = from + nl + 1;
+      break;
+    }
+    end = from;
+  }
+  if (end < size) await handle.truncate(end);
+}
+
+/**
  * Opens `out` for appending and `<out>.keys`, reading back the keys stored by an earlier run
  * on the same file, so deduplication survives a restart of the receiver. A torn last line
- * (the receiver was killed while writing it) is ignored: its logs are stored again.
+ * (the receiver was killed while writing it) is cut off `out` and ignored in `.keys`: its
+ * logs are stored again.
  */
 async function openOut(path: string): Promise<{ out: FileHandle; keys: FileHandle; storedKeys: string[] }> {
   const keysPath = `${path}.keys`;
@@ -565,7 +592,13 @@ async function openOut(path: string): Promise<{ out: FileHandle; keys: FileHandl
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const out = await open(path, 'a');
+  const out = await open(path, 'a+');
+  try {
+    await cutTornTail(out);
+  } catch (err) {
+    await out.close();
+    throw err;
+  }
   const keys = await open(keysPath, 'a').catch(async (err: unknown) => {
     await out.close();
     throw err;

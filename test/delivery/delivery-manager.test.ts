@@ -654,3 +654,28 @@ describe('delivery D4: no listener outlives its batch', () => {
     await wal.close();
   });
 });
+
+describe('connection modes and a client that connects without being connected (found by a code review)', () => {
+  it('a client whose connect() resolves while isConnected() stays false is paced by the backoff, not spun on in microtasks', async () => {
+    let connects = 0;
+    const client = {
+      name: 'liar',
+      connect: async () => {
+        connects++;
+      },
+      close: async () => {},
+      isConnected: () => false,
+      publishEvents: async () => [],
+      publishEvent: async () => {},
+    };
+    const mode = new LoadBalancerMode([client], { waitRetryMs: 20, maxWaitRetryMs: 20, logger });
+    const controller = new AbortController();
+    const published = mode.publish({ records: [], key: 'k' } as never, controller.signal).catch(() => undefined);
+    // With the loop spinning in microtasks, this timer never fires and the test times out.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    controller.abort();
+    await mode.close();
+    await published;
+    assert.ok(connects >= 2 && connects <= 30, `${connects} connect attempts in 200 ms with a 20 ms backoff`);
+  });
+});

@@ -460,3 +460,47 @@ describe('receiver fast path (keepLogs false, no out, no rejectWhen)', () => {
     }
   });
 });
+
+describe('receiver edge cases (found by a code review; each fails on the code before its fix)', () => {
+  it('restarted on an out file whose last line was torn by a kill, cuts the fragment: every line after is whole', async () => {
+    const out = join(tempDir('walship-receiver'), 'received.ndjson');
+    const whole = '{"time":1,"contents":{"seq":"1"},"tags":{},"logstore":"","idempotencyKey":"k1","encoding":"ndjson"}\n';
+    writeFileSync(out, `${whole}{"time":1,"conte`);
+    writeFileSync(`${out}.keys`, 'k1\n');
+    const r = await startReceiver({ out, keepLogs: false, keepRequests: 0 });
+    try {
+      const res = await request(`${r.url}/ingest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', 'x-walship-idempotency-key': 'k2' },
+        body: '{"time":2,"contents":{"seq":"2"}}\n',
+      });
+      await res.body.text();
+      assert.equal(res.statusCode, 200);
+    } finally {
+      await r.close();
+    }
+    const lines = readFileSync(out, 'utf8').split('\n');
+    assert.equal(lines.pop(), '', 'the file ends with a newline');
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { contents: { seq: string } }).contents.seq),
+      ['1', '2'],
+    );
+  });
+
+  it('answers an SLS path whose logstore is not valid percent-encoding 400 (not 500, which a sender retries forever)', async () => {
+    const r = await startReceiver({ keepLogs: false });
+    try {
+      const body = Buffer.from(encodeLogGroup({ logs: [{ time: 1, contents: [{ key: 'a', value: 'b' }] }], logTags: [] }));
+      const res = await request(`${r.url}/logstores/bad%E0%A4/shards/lb`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'x-log-bodyrawsize': String(body.length) },
+        body,
+      });
+      await res.body.text();
+      assert.equal(res.statusCode, 400);
+      assert.equal(r.stats().invalidRequests, 1);
+    } finally {
+      await r.close();
+    }
+  });
+});

@@ -90,6 +90,35 @@ describe('file sink', () => {
     assert.deepEqual(seqsIn(path), ['r0-0', 'r0-1', 'r0-2', 'r1-0', 'r1-1', 'r1-2', 's0-0', 's0-1', 's0-2']);
   });
 
+  it('is connected again once connect() succeeds after a write failed with ENOSPC (found by a code review)', async (t) => {
+    const path = join(tempDir(), 'out.ndjson');
+    const probe = await open(join(tempDir(), 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const realWrite = proto.write;
+    let failNext = false;
+    proto.write = function (this: FileHandle, ...args: unknown[]) {
+      if (failNext) {
+        failNext = false;
+        return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      }
+      return (realWrite as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof proto.write;
+    t.after(() => {
+      proto.write = realWrite;
+    });
+    const client = createFileClient({ path, logger: quiet });
+    await client.connect(1000);
+    failNext = true;
+    await assert.rejects(client.publishEvents(deliveryBatch(records('a', 1))));
+    assert.equal(client.isConnected(), false);
+    await client.connect(1000);
+    assert.equal(client.isConnected(), true);
+    await client.publishEvents(deliveryBatch(records('b', 1)));
+    await client.close();
+    assert.deepEqual(seqsIn(path), ['b0-0', 'b0-1', 'b0-2']);
+  });
+
   it('datasyncs the file after writing and before acknowledging, once per group of concurrent batches (FI1)', async (t) => {
     const path = join(tempDir(), 'out.ndjson');
     // A spy on the real FileHandle: records the order of writes, datasyncs and acks.

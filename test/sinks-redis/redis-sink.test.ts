@@ -530,4 +530,37 @@ describe('Redis sink end to end: a flusher draining its WAL', { skip }, () => {
       await server.stop();
     }
   });
+
 });
+
+describe('Redis client edge cases (found by a code review; each fails on the code before its fix)', { skip }, () => {
+  it('close() while connect() is loading ioredis leaves no connection open', async () => {
+    const server = await startRedisServer();
+    const admin = new Redis({ host: '127.0.0.1', port: server.port });
+    try {
+      const c = createRedisClient({ url: server.url, logger: quiet });
+      const connecting = c.connect(5000).then(
+        () => 'resolved',
+        (e: Error) => `rejected: ${e.message}`,
+      );
+      await c.close();
+      const outcome = await connecting;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const list = (await admin.client('LIST')) as string;
+      const ours = list.split('\n').filter((l) => l.includes('name=walship'));
+      assert.deepEqual(ours, [], `connect ${outcome}`);
+      assert.match(outcome, /^rejected/);
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('refuses a url whose password is not valid percent-encoding with a coded error that does not echo it', () => {
+    assert.throws(
+      () => resolveRedisSinkOptions({ url: 'redis://:pa%ss@127.0.0.1:6379' }),
+      (err: unknown) => err instanceof WalshipError && err.code === ErrorCodes.INVALID_OPTIONS && /password/.test(err.message) && !err.message.includes('pa%ss'),
+    );
+  });
+});
+

@@ -49,6 +49,9 @@ export class Endpoint {
   private async connectOnce(): Promise<boolean> {
     try {
       await this.client.connect(this.options.timeoutMs);
+      // A client that says it connected but is not would have its caller loop on connect
+      // without ever waiting (microtasks only: timers and I/O starve): pace it as a failure.
+      if (!this.client.isConnected()) throw new Error(`${this.client.name}: connect() resolved but the client reports it is not connected`);
       if (this.failures > 0) this.logger.info({ after: this.failures }, 'endpoint reconnected');
       this.failures = 0;
       this.lastError = undefined;

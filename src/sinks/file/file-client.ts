@@ -68,6 +68,8 @@ export class FileClient implements ProtocolClient {
     this.#assertOpen();
     try {
       await this.#ensureOpen();
+      // Also after a failed write (ENOSPC, EIO), which kept the handle: writable again.
+      this.#connected = true;
     } catch (err) {
       const failure = fileError(err, `${this.name}: open`);
       if (failure.kind !== 'permanent') throw failure;

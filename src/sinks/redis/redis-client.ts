@@ -93,6 +93,8 @@ export class RedisClient implements ProtocolClient {
     }
     // ioredis is loaded by the first connect (a process that ships elsewhere never loads it).
     const { Redis } = await import('ioredis');
+    // close() while ioredis was loading found no connection to close: make none.
+    if (this.#closing !== undefined) throw redisError(new Error('Connection is closed: the client was closed while connecting'), `${this.name}: connect`);
     const redis = new Redis(settings) as ScriptedRedis;
     // The first error of the connection says why a connect failed (ECONNREFUSED, NOAUTH,
     // WRONGPASS) better than the "Connection is closed" that the connect promise rejects with.
@@ -116,6 +118,11 @@ export class RedisClient implements ProtocolClient {
           timer = setTimeout(() => reject(new Error('Command timed out: connect took too long')), timeoutMs);
         }),
       ]);
+      // close() during the connect quit an unconnected client; this one connected after it.
+      if (this.#closing !== undefined) {
+        redis.disconnect();
+        throw new Error('Connection is closed: the client was closed while connecting');
+      }
       this.#log.debug('redis connected');
     } catch (err) {
       redis.disconnect();

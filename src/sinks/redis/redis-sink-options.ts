@@ -135,10 +135,19 @@ function parseUrl(raw: unknown): Endpoint {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port === '' ? DEFAULT_REDIS_PORT : Number(url.port),
     db,
-    username: url.username === '' ? undefined : decodeURIComponent(url.username),
-    password: url.password === '' ? undefined : decodeURIComponent(url.password),
+    username: url.username === '' ? undefined : decodeUrlPart(url.username, 'user name'),
+    password: url.password === '' ? undefined : decodeUrlPart(url.password, 'password'),
     tls: url.protocol === 'rediss:',
   };
+}
+
+/** A percent-decoded user name or password of `url` (never echoed: it may be a secret). */
+function decodeUrlPart(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw invalid(`Expected the ${what} in \`url\` to be valid percent-encoding (write "%" as "%25")`);
+  }
 }
 
 /** Merges `options` over the defaults and validates them; throws `WALSHIP_INVALID_OPTIONS` naming the option. */
