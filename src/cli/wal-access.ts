@@ -27,7 +27,8 @@ export function findWals(dir: string): WalLocation[] {
   const found = readdirSync(abs)
     .filter((n) => {
       const p = join(abs, n);
-      return statSync(p).isDirectory() && existsSync(join(p, 'db'));
+      // A dangling symlink (or an entry removed meanwhile) is no WAL: skipped, not a crash.
+      return statSync(p, { throwIfNoEntry: false })?.isDirectory() === true && existsSync(join(p, 'db'));
     })
     .sort()
     .map((n) => ({ name: n, dir: join(abs, n), root: abs }));

@@ -100,13 +100,24 @@ function plural(expected: string): string {
   return expected.replace(/^an? /, '').replace(/^(string|integer|number|URL|size|duration)\b/, '$1s').replace(/^http\(s\) URL/, 'http(s) URLs');
 }
 
+/** `url` with the user name and password it carries (`scheme://user:password@host`) hidden. */
+export function hideUrlCredentials(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/?#]*@/, '$1***@');
+}
+
 /**
  * Checks `value` against `kind`; returns the converted value (sizes and durations as numbers,
  * objects with library option names) or undefined after adding problems.
  */
 export function checkValue(value: unknown, kind: FieldKind, path: string, problems: ConfigProblem[], secret = false): unknown {
   const bad = (): undefined => {
-    problems.push({ path, expected: expectedOf(kind), got: secret && typeof value === 'string' ? 'a string (hidden: secret)' : describeValue(value) });
+    const got =
+      secret && typeof value === 'string'
+        ? 'a string (hidden: secret)'
+        : kind.kind === 'url' && typeof value === 'string'
+          ? describeValue(hideUrlCredentials(value))
+          : describeValue(value);
+    problems.push({ path, expected: expectedOf(kind), got });
     return undefined;
   };
   switch (kind.kind) {

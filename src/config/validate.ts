@@ -15,7 +15,14 @@ import { type RedisSinkOptions, resolveRedisSinkOptions } from '../sinks/redis/r
 import { resolveStdoutSinkOptions, type StdoutSinkOptions } from '../sinks/stdout/stdout-sink-options.ts';
 import { type ConfigProblem, configError, describeValue } from './config-error.ts';
 import type { AggregatorConfig, FlusherConfig, InputConfig, WalshipConfig } from './config-types.ts';
-import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, DEFAULT_CLI_WAL_DIR, DEFAULT_STOP_TIMEOUT_MS } from './defaults.ts';
+import {
+  DEFAULT_ADMIN_HOST,
+  DEFAULT_ADMIN_PORT,
+  DEFAULT_CLI_WAL_DIR,
+  DEFAULT_MODE_WAIT_RETRY_MS,
+  DEFAULT_RETRY_MIN_DELAY_MS,
+  DEFAULT_STOP_TIMEOUT_MS,
+} from './defaults.ts';
 import { childPath } from './env.ts';
 import {
   AGGREGATOR_TYPES,
@@ -263,15 +270,21 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Wal
     // The sink's own resolver runs only on fields that passed the table.
     if (problems.length === before) SINK_CHECKS[checked.type]?.(parts.sink, path, problems);
 
+    // Against the value in effect (given or default), as the mode and the manager check it.
     const mo = parts.modeOptions;
-    if (typeof mo.waitRetryMs === 'number' && typeof mo.maxWaitRetryMs === 'number' && mo.maxWaitRetryMs < mo.waitRetryMs) {
-      problems.push({ path: childPath(path, 'MaxWaitRetryMs'), expected: `at least WaitRetryMs (${mo.waitRetryMs} ms)`, got: `${mo.maxWaitRetryMs} ms` });
+    const waitRetryMs = typeof mo.waitRetryMs === 'number' ? mo.waitRetryMs : DEFAULT_MODE_WAIT_RETRY_MS;
+    if (typeof mo.maxWaitRetryMs === 'number' && mo.maxWaitRetryMs < waitRetryMs) {
+      const which = typeof mo.waitRetryMs === 'number' ? 'WaitRetryMs' : 'WaitRetryMs, by default';
+      problems.push({ path: childPath(path, 'MaxWaitRetryMs'), expected: `at least ${which} (${waitRetryMs} ms)`, got: `${mo.maxWaitRetryMs} ms` });
     }
     const d = parts.delivery;
-    if (typeof d.retryMinDelayMs === 'number' && typeof d.retryMaxDelayMs === 'number' && d.retryMaxDelayMs < d.retryMinDelayMs) {
-      problems.push({ path: childPath(path, 'RetryMaxDelayMs'), expected: `at least RetryMinDelayMs (${d.retryMinDelayMs} ms)`, got: `${d.retryMaxDelayMs} ms` });
+    const retryMinDelayMs = typeof d.retryMinDelayMs === 'number' ? d.retryMinDelayMs : DEFAULT_RETRY_MIN_DELAY_MS;
+    if (typeof d.retryMaxDelayMs === 'number' && d.retryMaxDelayMs < retryMinDelayMs) {
+      const which = typeof d.retryMinDelayMs === 'number' ? 'RetryMinDelayMs' : 'RetryMinDelayMs, by default';
+      problems.push({ path: childPath(path, 'RetryMaxDelayMs'), expected: `at least ${which} (${retryMinDelayMs} ms)`, got: `${d.retryMaxDelayMs} ms` });
     }
-    const hosts = Array.isArray(parts.sink.hosts) ? parts.sink.hosts.length : Array.isArray(parts.sink.servers) ? parts.sink.servers.length : 1;
+    // NATS is one client over all its servers: `single` is its mode whatever their number.
+    const hosts = Array.isArray(parts.sink.hosts) ? parts.sink.hosts.length : 1;
     if (parts.mode.mode === 'single' && hosts > 1) {
       problems.push({ path: childPath(path, 'Mode'), expected: `"failover" or "loadbalance" with ${hosts} hosts`, got: '"single"' });
     }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { findWals } from '../../src/cli/wal-access.ts';
 import { after, describe, it } from 'node:test';
 import { captureLogger } from '../helpers/capture-logger.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
@@ -113,3 +115,16 @@ describe('walship inspect, dlq and wal on a stopped WAL', () => {
     assert.match(none.stderr, /no WAL in /);
   });
 });
+
+describe('finding WALs in a root (found by a code review)', () => {
+  it('skips a dangling symlink next to the WALs instead of crashing on ENOENT', () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'app', 'db'), { recursive: true });
+    symlinkSync(join(root, 'gone'), join(root, 'stale-link'));
+    assert.deepEqual(
+      findWals(root).map((w) => w.name),
+      ['app'],
+    );
+  });
+});
+

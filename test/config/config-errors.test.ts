@@ -150,6 +150,33 @@ const rows: Array<{ name: string; edit: (c: Record<string, any>) => void; env?: 
     edit: (c) => Object.assign(c.flushers[0], { RetryMinDelayMs: '10s', RetryMaxDelayMs: '1s' }),
     problems: [{ path: 'flushers[0].RetryMaxDelayMs', expected: 'at least RetryMinDelayMs (10000 ms)', got: '1000 ms' }],
   },
+  // Found by a code review: each was valid for `walship validate` and refused by `walship run`.
+  {
+    name: 'RetryMaxDelayMs alone, below the default RetryMinDelayMs',
+    edit: (c) => Object.assign(c.flushers[0], { RetryMaxDelayMs: '100ms' }),
+    problems: [{ path: 'flushers[0].RetryMaxDelayMs', expected: 'at least RetryMinDelayMs, by default (500 ms)', got: '100 ms' }],
+  },
+  {
+    name: 'MaxWaitRetryMs alone, below the default WaitRetryMs',
+    edit: (c) => Object.assign(c.flushers[0], { MaxWaitRetryMs: '500ms' }),
+    problems: [{ path: 'flushers[0].MaxWaitRetryMs', expected: 'at least WaitRetryMs, by default (1000 ms)', got: '500 ms' }],
+  },
+  {
+    name: 'a URL with credentials is shown without them',
+    edit: (c) => (c.flushers[0] = { Type: 'flusher_redis', URL: 'tcp://default:Sup3rS3cret@redis.internal:6379/0' }),
+    problems: [{ path: 'flushers[0].URL', expected: 'a URL (redis://, rediss://)', got: '"tcp://***@redis.internal:6379/0"' }],
+  },
+  {
+    name: 'a Redis password that is not valid percent-encoding (a coded problem, not a crash, not echoed)',
+    edit: (c) => (c.flushers[0] = { Type: 'flusher_redis', URL: 'redis://:pa%ss@127.0.0.1:6379/0' }),
+    problems: [
+      {
+        path: 'flushers[0].URL',
+        expected: 'settings that fit together',
+        got: 'Expected the password in `url` to be valid percent-encoding (write "%" as "%25")',
+      },
+    ],
+  },
 ];
 
 describe('config errors name the JSON path, what was expected and what was found (C1, C2)', () => {
@@ -244,4 +271,11 @@ describe('every flusher type maps its fields to its sink options (C4)', () => {
       { path: 'flushers[0].Stream', expected: 'a non-empty string or an object', got: '5' },
     ]);
   });
+
+  it('Mode "single" with several NATS servers is valid: the NATS sink is one client over all of them', () => {
+    const config = { inputs: [{ Type: 'input_stdin' }], flushers: [{ Type: 'flusher_nats', Mode: 'single', Hosts: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'] }] };
+    const resolved = parseConfig(JSON.stringify(config), { env: {}, source: 'nats.json', cwd: '/srv' });
+    assert.equal(resolved.flushers[0]?.mode, 'single');
+  });
 });
+
