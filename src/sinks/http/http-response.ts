@@ -45,7 +45,8 @@ export interface StatusContext {
 
 /**
  * The DeliveryError for a non-2xx answer, or undefined for a 2xx (D1: only a 2xx acks).
- * 408, 429, 5xx: retryable (with `Retry-After`); 401, 403: retryable with `auth`; 404 on
+ * 408, 429, 5xx: retryable (with `Retry-After`); 401, 403: retryable with `auth` (and
+ * `Retry-After`, when sent); 404 on
  * SLS (no such project or logstore): `config`; any other status: permanent.
  */
 export function statusError(
@@ -58,11 +59,13 @@ export function statusError(
   if (kind === 'ok') return undefined;
   const reason = `http_${status}`;
   const message = `${ctx.what}: HTTP ${status}: ${quoteSnippet(snippet)}`;
+  const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   if (status === 401 || status === 403) {
-    return new DeliveryError(`${message} (check the credentials)`, { kind: 'retryable', reason, statusCode: status, auth: true });
+    // A gateway rate-limiting by credentials may say when to come back: honoured as for 429.
+    const retryAfterMs = parseRetryAfter(header, ctx.now);
+    return new DeliveryError(`${message} (check the credentials)`, { kind: 'retryable', reason, statusCode: status, auth: true, retryAfterMs });
   }
   if (kind === 'retryable') {
-    const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
     const retryAfterMs = parseRetryAfter(header, ctx.now);
     return new DeliveryError(message, { kind, reason, statusCode: status, retryAfterMs });
   }

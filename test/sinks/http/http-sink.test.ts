@@ -418,6 +418,7 @@ describe('HTTP sink status classification (D3)', () => {
       req.on('end', () => {
         const headers: Record<string, string> = {};
         if (status === 429) headers['retry-after'] = '7';
+        if (status === 403) headers['retry-after'] = '3';
         if (status === 503) headers['retry-after'] = new Date(Date.now() + 60_000).toUTCString();
         res.writeHead(status, headers);
         res.end(status === 204 || status === 304 ? undefined : `status ${status}: ${'e'.repeat(500)}`);
@@ -466,6 +467,8 @@ describe('HTTP sink status classification (D3)', () => {
         assert.equal(err.auth, flags.auth ?? false);
         assert.equal(client.isConnected(), true, 'the host answered');
         if (status === 429) assert.equal(err.retryAfterMs, 7000);
+        if (status === 403) assert.equal(err.retryAfterMs, 3000, 'a 403 with Retry-After is honoured too');
+        if (status === 401) assert.equal(err.retryAfterMs, undefined);
         if (status === 503) assert.ok(err.retryAfterMs! > 50_000 && err.retryAfterMs! <= 60_000);
         if (expected === 'permanent') {
           assert.match(err.message, new RegExp(`HTTP ${status}: "status ${status}: e+"`));
