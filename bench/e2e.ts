@@ -360,7 +360,9 @@ async function runOne(tmp: TempRoot, input: string, scenario: Scenario, pipeline
   const log = openSync(logPath, 'w');
   const profDir = join(ROOT, 'bench/results');
   const profName = `e2e-${label}.cpuprofile`;
-  const nodeFlags = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${profName}`] : [];
+  // BENCH_NODE_FLAGS (environment, space-separated): Node flags for the walship process, e.g. --trace-gc.
+  const extraFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const nodeFlags = [...extraFlags, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${profName}`] : [])];
   const args =
     pipeline === 'nowal'
       ? [...nodeFlags, '--import', 'tsx', SELF, '--worker=nowal', `--config=${configPath}`]
