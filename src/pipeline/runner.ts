@@ -59,6 +59,9 @@ export interface PipelineRunnerStats {
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
+/** After the stop deadline and the flushers' stop, how long stop still waits for a flush in flight. */
+const STOP_SHIP_GRACE_MS = 1000;
+
 /**
  * Runs one pipeline the way iLogtail does: inputs → aggregator → flushers.
  *
@@ -107,7 +110,10 @@ export class PipelineRunner {
     for (const f of this.o.flushers) await f.init(ctx);
     this.state = 'running';
     this.timer = setInterval(() => this.flushAggregator(), interval);
-    this.shipping = this.ship();
+    // The loop catches what a flusher throws; this only guards against a bug in the loop itself.
+    this.shipping = this.ship().catch((err: unknown) => {
+      this.logger.error({ err: (err as Error).message }, 'the pipeline ship loop failed; groups wait for stop');
+    });
     for (const input of this.o.inputs ?? []) await input.start((log, source) => this.add(log, source));
     this.logger.info({ intervalMs: interval, flushers: this.o.flushers.map((f) => f.description()) }, 'pipeline started');
   }
@@ -158,12 +164,14 @@ export class PipelineRunner {
     }
     this.state = 'stopping';
     for (const f of this.o.flushers) f.setUrgent(true);
-    // An input that fails to stop does not keep the others, the final flush or the flushers'
-    // stop (the WAL's lock) from happening.
+    // An input or flusher that fails to stop does not keep the rest from stopping (the final
+    // flush, the other flushers' WAL locks); `stop` rejects with what failed at the end.
+    const failures: Error[] = [];
     for (const input of this.o.inputs ?? []) {
       try {
         await input.stop();
       } catch (err) {
+        failures.push(err as Error);
         this.logger.error({ input: input.name, err: (err as Error).message }, 'an input failed to stop; stopping the rest');
       }
     }
@@ -186,10 +194,16 @@ export class PipelineRunner {
       try {
         await f.stop();
       } catch (err) {
+        failures.push(err as Error);
         this.logger.error({ flusher: f.description(), err: (err as Error).message }, 'a flusher failed to stop');
       }
     }
-    await this.shipping;
+    // A flush that a stopped (or failed) flusher never settles must not hold stop forever.
+    if (!done) {
+      const grace = new AbortController();
+      await Promise.race([this.shipping, delay(STOP_SHIP_GRACE_MS, undefined, { signal: grace.signal }).catch(() => undefined)]);
+      grace.abort();
+    }
     const lost = [...this.pending, ...this.queue.take()];
     if (lost.length > 0) {
       this.counters.logsLost += lost.reduce((n, g) => n + g.logs.length, 0);
@@ -199,6 +213,8 @@ export class PipelineRunner {
       );
     }
     this.logger.info(this.counters, 'pipeline stopped');
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new AggregateError(failures, `stopping the pipeline: ${failures.length} inputs or flushers failed to stop`);
   }
 
   /**
@@ -254,7 +270,8 @@ export class PipelineRunner {
       // record in that flusher's WAL, which its destination cannot tell from a new group.
       const took = this.accepted.get(group) ?? new Set<FlusherV1>();
       const targets = this.o.flushers.filter((f) => !took.has(f));
-      const results = await Promise.allSettled(targets.map((f) => f.flush(project, logstore, configName, [group])));
+      // An async callback turns a flusher that throws instead of rejecting into a rejection.
+      const results = await Promise.allSettled(targets.map(async (f) => f.flush(project, logstore, configName, [group])));
       let failure: unknown;
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') took.add(targets[i] as FlusherV1);

@@ -342,9 +342,56 @@ describe('PipelineRunner edge cases (each found by a code review; each fails on 
     const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 60_000 }), flushers: [flusher], inputs: [input] });
     await runner.start();
     await runner.add(log(1));
-    await runner.stop();
+    // Everything is stopped, then stop rejects with what failed: the caller learns of it.
+    await assert.rejects(runner.stop(), /EBADF on close/);
     assert.deepEqual(seqs(flusher.groups), [1]);
     assert.equal(calls.at(-1), 'flusher.stop');
+  });
+
+  it('a flusher that throws (instead of rejecting) once: the group is retried, nothing is left unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    class ThrowsOnce extends SpyFlusher {
+      n = 1;
+      override flush(p: string, l: string, c: string, groups: readonly LogGroup[]): Promise<void> {
+        if (this.n-- > 0) throw new Error('EAGAIN (thrown, not rejected)');
+        return super.flush(p, l, c, groups);
+      }
+    }
+    const flusher = new ThrowsOnce();
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 20 }), flushers: [flusher], stopTimeoutMs: 1000 });
+    await runner.start();
+    await runner.add(log(1));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await runner.stop();
+    process.off('unhandledRejection', onUnhandled);
+    assert.deepEqual(seqs(flusher.groups), [1]);
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('a flusher whose stop throws while its flush never settles: stop rejects with the error instead of hanging', async () => {
+    class Stuck extends SpyFlusher {
+      override flush(): Promise<void> {
+        return new Promise(() => {});
+      }
+      override async stop(): Promise<void> {
+        throw new Error('close failed: EIO');
+      }
+    }
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 20 }), flushers: [new Stuck()], stopTimeoutMs: 100 });
+    await runner.start();
+    await runner.add(log(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const outcome = await Promise.race([
+      runner.stop().then(
+        () => 'resolved',
+        (e: Error) => `rejected: ${e.message}`,
+      ),
+      new Promise((resolve) => setTimeout(resolve, 4000, 'still pending')),
+    ]);
+    assert.equal(outcome, 'rejected: close failed: EIO');
+    assert.equal(runner.stats().logsLost, 1);
   });
 
   it('stop leaves no timer behind (a process that stopped its runner exits at once)', async () => {
