@@ -27,8 +27,13 @@ export function findWals(dir: string): WalLocation[] {
   const found = readdirSync(abs)
     .filter((n) => {
       const p = join(abs, n);
-      // A dangling symlink (or an entry removed meanwhile) is no WAL: skipped, not a crash.
-      return statSync(p, { throwIfNoEntry: false })?.isDirectory() === true && existsSync(join(p, 'db'));
+      // An entry that cannot be looked at (a dangling symlink, a loop, no permission, removed
+      // meanwhile) is no WAL: skipped, not a crash.
+      try {
+        return statSync(p).isDirectory() && existsSync(join(p, 'db'));
+      } catch {
+        return false;
+      }
     })
     .sort()
     .map((n) => ({ name: n, dir: join(abs, n), root: abs }));

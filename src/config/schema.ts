@@ -3,6 +3,7 @@
  * name, kind, where it goes in the library's options, default, one line of doc). One checker
  * walks a value against such a table, converts units and collects every problem.
  */
+import { redactUrl } from '../metrics/redact-url.ts';
 import { type ConfigProblem, describeValue } from './config-error.ts';
 import { childPath } from './env.ts';
 import { parseDuration, parseSize } from './units.ts';
@@ -100,11 +101,6 @@ function plural(expected: string): string {
   return expected.replace(/^an? /, '').replace(/^(string|integer|number|URL|size|duration)\b/, '$1s').replace(/^http\(s\) URL/, 'http(s) URLs');
 }
 
-/** `url` with the user name and password it carries (`scheme://user:password@host`) hidden. */
-export function hideUrlCredentials(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/?#]*@/, '$1***@');
-}
-
 /**
  * Checks `value` against `kind`; returns the converted value (sizes and durations as numbers,
  * objects with library option names) or undefined after adding problems.
@@ -115,7 +111,7 @@ export function checkValue(value: unknown, kind: FieldKind, path: string, proble
       secret && typeof value === 'string'
         ? 'a string (hidden: secret)'
         : kind.kind === 'url' && typeof value === 'string'
-          ? describeValue(hideUrlCredentials(value))
+          ? describeValue(redactUrl(value))
           : describeValue(value);
     problems.push({ path, expected: expectedOf(kind), got });
     return undefined;

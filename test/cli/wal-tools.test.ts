@@ -117,10 +117,13 @@ describe('walship inspect, dlq and wal on a stopped WAL', () => {
 });
 
 describe('finding WALs in a root (found by a code review)', () => {
-  it('skips a dangling symlink next to the WALs instead of crashing on ENOENT', () => {
+  it('skips a dangling symlink or a symlink loop next to the WALs instead of crashing', () => {
     const root = tempDir();
     mkdirSync(join(root, 'app', 'db'), { recursive: true });
     symlinkSync(join(root, 'gone'), join(root, 'stale-link'));
+    // A symlink loop (ELOOP) is skipped too.
+    symlinkSync(join(root, 'loop-b'), join(root, 'loop-a'));
+    symlinkSync(join(root, 'loop-a'), join(root, 'loop-b'));
     assert.deepEqual(
       findWals(root).map((w) => w.name),
       ['app'],

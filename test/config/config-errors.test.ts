@@ -164,7 +164,23 @@ const rows: Array<{ name: string; edit: (c: Record<string, any>) => void; env?: 
   {
     name: 'a URL with credentials is shown without them',
     edit: (c) => (c.flushers[0] = { Type: 'flusher_redis', URL: 'tcp://default:Sup3rS3cret@redis.internal:6379/0' }),
-    problems: [{ path: 'flushers[0].URL', expected: 'a URL (redis://, rediss://)', got: '"tcp://***@redis.internal:6379/0"' }],
+    problems: [{ path: 'flushers[0].URL', expected: 'a URL (redis://, rediss://)', got: '"tcp://[redacted]@redis.internal:6379/0"' }],
+  },
+  {
+    name: 'a URL whose password holds "/", "#", "?" or "@" (it does not parse) is shown without it',
+    edit: (c) =>
+      (c.flushers = [
+        { Type: 'flusher_redis', URL: 'redis://default:Sup3r/S3cret@redis.internal:6379/0' },
+        { Type: 'flusher_redis', URL: 'redis://default:Sup3r#S3cret@redis.internal:6379/0' },
+        { Type: 'flusher_redis', URL: 'tcp://default:Sup3r@S3cret@redis.internal:6379/0' },
+        { Type: 'flusher_http', RemoteURL: 'https://ingest:Sup3r?S3cret@logs.example.com/v1' },
+      ]),
+    problems: [
+      { path: 'flushers[0].URL', expected: 'a URL (redis://, rediss://)', got: '"redis://[redacted]@redis.internal:6379/0"' },
+      { path: 'flushers[1].URL', expected: 'a URL (redis://, rediss://)', got: '"redis://[redacted]@redis.internal:6379/0"' },
+      { path: 'flushers[2].URL', expected: 'a URL (redis://, rediss://)', got: '"tcp://[redacted]@redis.internal:6379/0"' },
+      { path: 'flushers[3].RemoteURL', expected: 'an http(s) URL', got: '"https://[redacted]@logs.example.com/v1"' },
+    ],
   },
   {
     name: 'a Redis password that is not valid percent-encoding (a coded problem, not a crash, not echoed)',

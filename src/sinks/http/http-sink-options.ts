@@ -1,3 +1,4 @@
+import { redactUrl } from '../../metrics/redact-url.ts';
 import {
   DEFAULT_HTTP_CONCURRENCY,
   DEFAULT_HTTP_ENCODING,
@@ -124,9 +125,10 @@ export function resolveHttpSinkOptions(options: HttpSinkOptions): ResolvedHttpSi
     }
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw invalid(`Expected \`url\` to be an http(s) URL, got ${describe(rawUrl)}`);
+    throw invalid(`Expected \`url\` to be an http(s) URL, got ${typeof rawUrl === 'string' ? JSON.stringify(redactUrl(rawUrl)) : describe(rawUrl)}`);
   }
-  if (url.hash !== '') throw invalid(`Expected \`url\` to have no fragment, got ${JSON.stringify(url.hash)}`);
+  // Not echoed: a "#" is more often in a password that was not percent-encoded than a fragment.
+  if (url.hash !== '') throw invalid('Expected `url` to have no fragment ("#…"; write a "#" in a password as "%23")');
 
   const encoding = options.encoding ?? DEFAULT_HTTP_ENCODING;
   if (encoding !== 'sls' && encoding !== 'json' && encoding !== 'ndjson') {
