@@ -9,6 +9,7 @@
  * - A line that is not a JSON object is shipped as `{msg: <the line>}`.
  */
 import type { Log, LogContent } from '../model/index.ts';
+import { estimateLogSize } from '../model/size.ts';
 
 /** Objects nested deeper than this are shipped as JSON text. */
 export const MAX_FLATTEN_DEPTH = 4;
@@ -63,24 +64,28 @@ function cutUtf8(s: string, maxBytes: number): string {
 }
 
 /**
- * `log` with its largest values cut (longest first, each at a character boundary) until its
- * keys and values take at most `maxBytes` UTF-8 bytes; `undefined` when it already does. The
- * keys, their order, `level`, `time` and the short fields stay as they were.
+ * `log` made to fit `maxBytes` as {@link estimateLogSize} counts a log (its keys, values and
+ * the per-field and per-log overheads the 3 MiB LogGroup cap counts): its largest values are
+ * cut first (longest first, each at a character boundary; keys, their order and the short
+ * fields stay). When that cannot be enough (keys alone over the budget), the log becomes
+ * `{msg: <line cut to fit>}`. `undefined` when `log` already fits.
  */
-export function cutLog(log: Log, maxBytes: number): Log | undefined {
-  const sizes = log.contents.map((c) => Buffer.byteLength(c.key, 'utf8') + Buffer.byteLength(c.value, 'utf8'));
-  let total = sizes.reduce((a, b) => a + b, 0);
+export function cutLog(log: Log, maxBytes: number, line: string): Log | undefined {
+  let total = estimateLogSize(log);
   if (total <= maxBytes) return undefined;
   const contents = [...log.contents];
-  const longestFirst = contents.map((_, i) => i).sort((a, b) => (sizes[b] as number) - (sizes[a] as number));
+  const valueBytes = contents.map((c) => Buffer.byteLength(c.value, 'utf8'));
+  const longestFirst = contents.map((_, i) => i).sort((a, b) => (valueBytes[b] as number) - (valueBytes[a] as number));
   for (const i of longestFirst) {
     if (total <= maxBytes) break;
     const c = contents[i] as LogContent;
-    const valueBytes = Buffer.byteLength(c.value, 'utf8');
-    const value = cutUtf8(c.value, Math.max(0, valueBytes - (total - maxBytes)));
-    total -= valueBytes - Buffer.byteLength(value, 'utf8');
+    const bytes = valueBytes[i] as number;
+    const value = cutUtf8(c.value, Math.max(0, bytes - (total - maxBytes)));
+    total -= bytes - Buffer.byteLength(value, 'utf8');
     contents[i] = { key: c.key, value };
   }
-  return { ...log, contents };
+  if (total <= maxBytes) return { ...log, contents };
+  const msg = { key: 'msg', value: '' };
+  const room = maxBytes - estimateLogSize({ time: log.time, contents: [msg] });
+  return { ...log, contents: [{ key: 'msg', value: cutUtf8(line, Math.max(0, room)) }] };
 }
-

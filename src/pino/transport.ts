@@ -47,6 +47,8 @@ export class WalshipPinoStream extends Writable {
   logs = 0;
   /** Lines whose longest values were cut to `maxLineBytes`. */
   linesCut = 0;
+  /** Lines the WAL refused for good (logged at error level; the rest of their batch went on). */
+  linesRejected = 0;
 
   constructor(flusher: DurableFlusher, options: ResolvedPinoTransportOptions, logger: Logger) {
     super({ decodeStrings: false, highWaterMark: 64 * 1024 });
@@ -119,13 +121,35 @@ export class WalshipPinoStream extends Writable {
 
   async #append(lines: readonly string[]): Promise<void> {
     const now = Date.now();
-    for (const line of lines) this.#builder.add(this.#toLog(line, now));
+    const logs = lines.map((line) => this.#toLog(line, now));
+    try {
+      await this.#appendLogs(logs);
+    } catch (err) {
+      if (!isWalshipError(err, ErrorCodes.INVALID_LOG_GROUP)) throw err;
+      // A log the WAL refuses for good costs only itself, not the batch nor the stream.
+      for (const log of logs) {
+        try {
+          await this.#appendLogs([log]);
+        } catch (one) {
+          if (!isWalshipError(one, ErrorCodes.INVALID_LOG_GROUP)) throw one;
+          this.linesRejected++;
+          this.#logger.error(
+            { err: one.message, field: one.details.field, linesRejected: this.linesRejected },
+            'walship/pino: the WAL refused a line for good; it is not retried',
+          );
+        }
+      }
+    }
+  }
+
+  async #appendLogs(logs: readonly Log[]): Promise<void> {
+    for (const log of logs) this.#builder.add(log);
     const { project, logstore, configName } = this.#o;
     const groups = this.#builder.build().map((logGroup) => ({ project, logstore, configName, logGroup }));
     for (;;) {
       try {
         await this.#flusher.appendDurable(groups);
-        this.logs += lines.length;
+        this.logs += logs.length;
         return;
       } catch (err) {
         const retryable =
@@ -139,9 +163,8 @@ export class WalshipPinoStream extends Writable {
 
   #toLog(line: string, now: number): Log {
     const log = pinoLineToLog(line, now);
-    // Fields take at most the line's bytes, and a UTF-16 unit at most 3 UTF-8 bytes.
-    if (line.length * 3 <= this.#o.maxLineBytes) return log;
-    const cut = cutLog(log, this.#o.maxLineBytes);
+    // Nested fields repeat their parents' keys: a short line can make large fields.
+    const cut = cutLog(log, this.#o.maxLineBytes, line);
     if (cut === undefined) return log;
     this.linesCut++;
     this.#logger.warn(

@@ -184,4 +184,48 @@ describe('walship/pino', () => {
       message: /maxLineBytes/,
     });
   });
+
+  describe('lines whose fields exceed maxLineBytes in other ways (a review of the cut)', () => {
+    async function ship(bad: string): Promise<{ logs: number; linesCut: number; destroyed: boolean }> {
+      const root = tempDir();
+      const stream = await walshipPinoTransport({ dir: join(root, 'wal'), sink: { type: 'file', path: join(root, 'out.ndjson') }, stopTimeoutMs: 500 });
+      const errors: Error[] = [];
+      stream.on('error', (e: Error) => errors.push(e));
+      const line = (n: number, msg: string) => `${JSON.stringify({ level: 30, time: 1_700_000_000_000, n, msg })}\n`;
+      stream.write(line(1, 'before'));
+      stream.write(bad);
+      stream.write(line(3, 'after'));
+      await new Promise<void>((resolve, reject) => stream.flush((err) => (err ? reject(err) : resolve())));
+      const result = { logs: stream.logs, linesCut: stream.linesCut, destroyed: stream.destroyed };
+      await new Promise<void>((resolve) => stream.end(resolve));
+      assert.deepEqual(errors, []);
+      return result;
+    }
+
+    it('a short line whose nested fields repeat a long key prefix (flattening makes 3.6 MB of fields)', async () => {
+      const inner: Record<string, number> = {};
+      for (let i = 0; i < 60; i++) inner[`a${i}`] = 1;
+      assert.deepEqual(await ship(`${JSON.stringify({ level: 30, n: 2, ['P'.repeat(60_000)]: inner })}\n`), { logs: 3, linesCut: 1, destroyed: false });
+    });
+
+    it('a key alone longer than maxLineBytes: the line is kept as its cut text', async () => {
+      assert.deepEqual(await ship(`${JSON.stringify({ level: 30, n: 2, ['K'.repeat(3.5 * 1024 * 1024)]: 1 })}\n`), { logs: 3, linesCut: 1, destroyed: false });
+    });
+  });
+
+  it('cutLog: any log comes out within the budget as the LogGroup cap counts it', async () => {
+    const { cutLog } = await import('../../src/pino/pino-log.ts');
+    const { estimateLogSize } = await import('../../src/model/size.ts');
+    const rnd = mulberry32(testSeed());
+    const pieces = ['a', 'é', '€', '😀', 'key', 'x'.repeat(50)];
+    const text = (n: number) => Array.from({ length: n }, () => pieces[randomInt(rnd, 0, pieces.length - 1)]).join('');
+    for (let i = 0; i < 300; i++) {
+      const budget = randomInt(rnd, 16, 4000);
+      const fields = randomInt(rnd, 0, 40);
+      const log = { time: 1, contents: Array.from({ length: fields }, () => ({ key: text(randomInt(rnd, 0, 30)), value: text(randomInt(rnd, 0, 200)) })) };
+      const out = cutLog(log, budget, text(randomInt(rnd, 0, 500))) ?? log;
+      assert.ok(estimateLogSize(out) <= budget, `case ${i}: ${estimateLogSize(out)} > ${budget}`);
+      for (const c of out.contents) assert.ok(!c.value.includes('\ufffd') && !c.key.includes('\ufffd'), 'cut at a character boundary');
+    }
+  });
 });
