@@ -69,6 +69,7 @@ interface Pending {
 
 const NL = 0x0a;
 const CR = 0x0d;
+const CR_BYTE = Buffer.from([CR]);
 
 /** The largest length <= `max` that does not end inside a UTF-8 sequence of `buf`. */
 function utf8Boundary(buf: Buffer, max: number): number {
@@ -95,6 +96,12 @@ export class LineSplitter {
   #parts: Buffer[] = [];
   #partBytes = 0;
   #lineCut = false;
+  /**
+   * The last chunk ended in a CR inside an unfinished line: the CR of a CRLF if the next chunk
+   * starts with LF (dropped), else a byte of the line (kept then). Held apart, so that a line
+   * split between its CR and LF reads and counts against maxLineBytes as an unsplit one.
+   */
+  #heldCr = false;
   #lineStart: number;
   #pending: Pending | undefined;
   #ready: SplitRecord[] = [];
@@ -125,7 +132,7 @@ export class LineSplitter {
 
   /** Whether bytes of an unfinished line are held. */
   get hasPartialLine(): boolean {
-    return this.#partBytes > 0 || this.#lineCut;
+    return this.#partBytes > 0 || this.#lineCut || this.#heldCr;
   }
 
   stats(): LineSplitterStats {
@@ -134,6 +141,8 @@ export class LineSplitter {
 
   /** Feeds the next bytes of the stream. The splitter keeps no reference to `chunk`. */
   push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#resolveHeldCr(chunk);
     if (this.#sink !== undefined) {
       this.#pushBytes(chunk, this.#sink);
       return;
@@ -142,8 +151,7 @@ export class LineSplitter {
     while (pos < chunk.length) {
       const nl = chunk.indexOf(NL, pos);
       if (nl === -1) {
-        this.#keep(chunk.subarray(pos), true);
-        this.#offset += chunk.length - pos;
+        this.#keepTail(chunk, pos);
         return;
       }
       this.#offset += nl - pos + 1;
@@ -156,7 +164,8 @@ export class LineSplitter {
         this.#keep(chunk.subarray(pos, end), false);
         const buf = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#partBytes);
         const cut = this.#lineCut;
-        const text = cut ? buf.toString('utf8', 0, utf8Boundary(buf, this.maxLineBytes)) : this.#decode(buf, 0, buf.length);
+        // Its CR is left out already (this chunk's, or a held one), so none is stripped here.
+        const text = buf.toString('utf8', 0, cut ? utf8Boundary(buf, this.maxLineBytes) : buf.length);
         this.#parts = [];
         this.#partBytes = 0;
         this.#lineCut = false;
@@ -186,8 +195,7 @@ export class LineSplitter {
     while (pos < chunk.length) {
       const nl = chunk.indexOf(NL, pos);
       if (nl === -1) {
-        this.#keep(chunk.subarray(pos), true);
-        this.#offset += chunk.length - pos;
+        this.#keepTail(chunk, pos);
         return;
       }
       this.#offset += nl - pos + 1;
@@ -196,21 +204,40 @@ export class LineSplitter {
         this.#lineBytes(sink, chunk, pos, end, false, validToLastNl);
       } else {
         this.#keep(chunk.subarray(pos, end), false);
-        this.#partialLineBytes(sink);
+        this.#partialLineBytes(sink, false);
       }
       pos = nl + 1;
     }
   }
 
   /** The held parts of a line (now complete, or the input's end) to the sink. */
-  #partialLineBytes(sink: LineSink): void {
+  /** The held line, ended; `stripCr`: a last CR is the line's own (the input ended on "…\r"). */
+  #partialLineBytes(sink: LineSink, stripCr: boolean): void {
     const buf = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#partBytes);
     const cut = this.#lineCut;
     this.#parts = [];
     this.#partBytes = 0;
     this.#lineCut = false;
     if (cut) this.#lineBytes(sink, buf, 0, utf8Boundary(buf, this.maxLineBytes), true, false);
-    else this.#lineBytes(sink, buf, 0, buf.length > 0 && buf[buf.length - 1] === CR ? buf.length - 1 : buf.length, false, false);
+    else this.#lineBytes(sink, buf, 0, stripCr && buf.length > 0 && buf[buf.length - 1] === CR ? buf.length - 1 : buf.length, false, false);
+  }
+
+  /** The bytes of `chunk` from `pos` on, with no newline: kept, a last CR held apart. */
+  #keepTail(chunk: Buffer, pos: number): void {
+    let end = chunk.length;
+    if (end > pos && chunk[end - 1] === CR) {
+      end--;
+      this.#heldCr = true;
+    }
+    this.#keep(chunk.subarray(pos, end), true);
+    this.#offset += chunk.length - pos;
+  }
+
+  /** A CR held from the last chunk: the CRLF's (dropped) if `next` starts with LF, else kept. */
+  #resolveHeldCr(next: Buffer | undefined): void {
+    if (!this.#heldCr) return;
+    this.#heldCr = false;
+    if (next === undefined || next[0] !== NL) this.#keep(CR_BYTE, true);
   }
 
   /** A complete line as bytes: to the sink unless empty (as {@link #line} skips an empty text). */
@@ -236,7 +263,7 @@ export class LineSplitter {
     if (p === undefined) return;
     this.#pending = undefined;
     this.#emit(p.lines.join('\n'), p.endOffset, p.cut);
-    this.#safe = this.#partBytes > 0 || this.#lineCut ? this.#lineStart : this.#offset;
+    this.#safe = this.hasPartialLine ? this.#lineStart : this.#offset;
   }
 
   /**
@@ -244,8 +271,10 @@ export class LineSplitter {
    * the last line even without its newline. The safe offset becomes the end of the input.
    */
   end(): void {
+    // A CR the input ended on is the last line's (stripped below, as from "…\r" in one chunk).
+    this.#resolveHeldCr(undefined);
     if (this.#sink !== undefined) {
-      if (this.#partBytes > 0 || this.#lineCut) this.#partialLineBytes(this.#sink);
+      if (this.#partBytes > 0 || this.#lineCut) this.#partialLineBytes(this.#sink, true);
       this.#safe = this.#offset;
       return;
     }
@@ -268,6 +297,7 @@ export class LineSplitter {
     this.#parts = [];
     this.#partBytes = 0;
     this.#lineCut = false;
+    this.#heldCr = false;
     this.#pending = undefined;
     this.#ready = [];
     this.#offset = offset;

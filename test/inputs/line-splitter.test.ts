@@ -206,3 +206,48 @@ describe('LineSplitter cuts (found by a code review; each fails on the code befo
     }
   });
 });
+
+describe('LineSplitter gives the same lines however the input is chunked (a review of the CR fix)', () => {
+  function run(chunks: Buffer[], max: number, sink: boolean): Array<[string, boolean]> {
+    const got: Array<[string, boolean]> = [];
+    const s = new LineSplitter({
+      maxLineBytes: max,
+      ...(sink ? { lineSink: (b: Buffer, start: number, end: number, cut: boolean) => got.push([b.toString('utf8', start, end), cut]) } : {}),
+    });
+    for (const c of chunks) s.push(c);
+    s.end();
+    if (!sink) got.push(...s.take().records.map((r): [string, boolean] => [r.text, r.cut]));
+    return got;
+  }
+
+  it('"€\\r\\r\\n" split between the CRs keeps its content CR; "abcde\\r|\\n" at the cap is not cut', () => {
+    for (const sink of [false, true]) {
+      assert.deepEqual(run([Buffer.from('€\r'), Buffer.from('\r\n')], 8, sink), [['€\r', false]]);
+      assert.deepEqual(run([Buffer.from('abcde\r'), Buffer.from('\n')], 5, sink), [['abcde', false]]);
+    }
+  });
+
+  it('property: every split of a random input (CR, LF, multibyte) gives the lines of the unsplit input', () => {
+    const alphabet = ['a', 'b', '\r', '\n', '\r\n', 'é', '€', '😀'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 10 }),
+        fc.boolean(),
+        (pieces, max, sizes, sink) => {
+          const input = Buffer.from(pieces.join(''));
+          const whole = run([input], max, sink);
+          const chunks: Buffer[] = [];
+          for (let at = 0, i = 0; at < input.length; i++) {
+            const n = sizes[i % sizes.length] as number;
+            chunks.push(input.subarray(at, at + n));
+            at += n;
+          }
+          assert.deepEqual(run(chunks, max, sink), whole);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
