@@ -9,6 +9,7 @@
  * everything accepted is already in the WAL.
  */
 import { mkdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FlusherConfig, WalshipConfig } from '../config/index.ts';
 import { configProblems, loadConfig } from '../config/index.ts';
 import { ErrorCodes, isWalshipError } from '../errors.ts';
@@ -176,9 +177,24 @@ class RunningPipeline {
     this.stopping ??= (async () => {
       this.state = 'stopping';
       for (const { flusher } of this.flushers) flusher.setUrgent(true);
-      const results = await Promise.allSettled(this.inputs.map((i) => i.stop()));
+      const inputsStopped = Promise.allSettled(this.inputs.map((i) => i.stop()));
+      // An input whose last append waits for WAL room (the quota and its urgent reserve full,
+      // the destination down) would hold the stop forever: after stopTimeoutMs the flushers
+      // stop anyway, which ends that wait (input_file re-reads those lines at the next start;
+      // input_stdin counts them lost, logged).
+      const wait = new AbortController();
+      const inTime = await Promise.race([
+        inputsStopped.then(() => true),
+        delay(this.config.stopTimeoutMs, false, { signal: wait.signal }).catch(() => true),
+      ]);
+      wait.abort();
+      if (!inTime) {
+        this.logger.warn({ waitedMs: this.config.stopTimeoutMs }, 'inputs still wait for WAL room; stopping the flushers without them');
+      }
+      const flushersStopped = Promise.allSettled(this.flushers.map(({ flusher }) => flusher.stop()));
+      const results = await inputsStopped;
       for (const r of results) if (r.status === 'rejected') this.logger.error({ err: (r.reason as Error).message }, 'an input failed to stop');
-      await Promise.allSettled(this.flushers.map(({ flusher }) => flusher.stop()));
+      await flushersStopped;
       await this.admin?.close();
       await removeAdminFile(this.config.walDir).catch(() => {});
       this.state = 'stopped';

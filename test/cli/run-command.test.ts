@@ -132,6 +132,30 @@ describe('walship run', () => {
     assert.ok(report.wals[0].wal.pendingRecords >= 3, `pending ${report.wals[0].wal.pendingRecords}`);
   });
 
+  it('SIGTERM while stdin waits for room in a full WAL (quota and urgent reserve) stops after StopTimeoutMs instead of hanging', { timeout: 60_000 }, async () => {
+    const cwd = tempDir();
+    const receiver = await startReceiver({ failRate: 1, logger: captureLogger().logger });
+    after(() => receiver.close());
+    const c = config(receiver.url, { StopTimeoutMs: '1s' });
+    writeFileSync(join(cwd, 'c.json'), JSON.stringify({ ...c, wal: { ...c.wal, MaxBytes: '200KiB' }, global: { StopTimeoutMs: '1s' } }));
+    const child = startCli(['run', '--config', 'c.json'], { cwd });
+    after(() => child.kill('SIGKILL'));
+    // 2 MB of lines, stdin left open: the WAL fills, the input pauses with lines in hand.
+    const line = `${'x'.repeat(180)}\n`;
+    child.stdin?.on('error', () => {}); // EPIPE once walship exits with this still unread
+    child.stdin?.write(line.repeat(11_000));
+    const url = await waitFor('the admin file', () => adminUrl(cwd));
+    await waitFor('the input paused on the full WAL', async () => ((await json(`${url}/status`)).inputs[0]?.paused === true ? true : undefined), 30_000);
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const result = await child.exited;
+    clearTimeout(timer);
+    assert.equal(result.signal, null, `killed after 30 s: the stop hung; stderr ${result.stderr.slice(-2000)}`);
+    assert.equal(result.code, 0);
+    assert.ok(Date.now() - started < 15_000, `stopped in ${Date.now() - started} ms`);
+  });
+
   it('three flushers: every line of a file reaches every destination, with one of them slow, failing and at its WAL quota', { timeout: 120_000 }, async () => {
     // flushers[0] holds the input's checkpoints and is appended to last; http-1 is fast and
     // acknowledges records built in place in the input's group buffers; http-2 is slow, fails
