@@ -104,6 +104,9 @@ export function fileCheckpointKey(configName: string, pattern: string): string {
   return `input_file:${configName}:${absolutePattern(pattern)}`;
 }
 
+/** Opens of a checkpointed file that was renamed meanwhile, each after looking it up again. */
+const RESTORE_OPEN_ATTEMPTS = 5;
+
 function parseCheckpoint(raw: Buffer): CheckpointEntry[] {
   const v = JSON.parse(raw.toString('utf8')) as { v?: unknown; files?: unknown };
   if (v?.v !== FILE_CHECKPOINT_VERSION || !Array.isArray(v.files)) throw new Error(`unknown checkpoint format ${String(v?.v)}`);
@@ -230,14 +233,21 @@ export class FileInput implements Input {
     const seen = await this.#glob();
     for (const e of entries) {
       const key = identityKey(e);
-      const found = seen.get(key) ?? (await this.#searchRenamed(e));
-      if (found === undefined) {
+      // Where the glob saw it, else found by dev+ino in its directory. A file renamed between
+      // that look and the open (a rotation while starting: the path now leads to a new file)
+      // is looked for again by dev+ino: dropping it would lose what it holds past its offset.
+      let file: TrackedFile | undefined;
+      let found = seen.get(key) ?? (await this.#searchRenamed(e));
+      for (let attempt = 0; found !== undefined && file === undefined && attempt < RESTORE_OPEN_ATTEMPTS; attempt++) {
+        file = await this.#open(found.path, found.stats, e.offset, { length: e.fpLen, crc: e.fpCrc });
+        if (file === undefined) found = await this.#searchRenamed(e);
+      }
+      if (file === undefined) {
         this.#logger.warn({ file: e.path, offset: e.offset }, 'input_file: a checkpointed file is gone; what it held past its offset is lost');
         this.#stateDirty = true;
         continue;
       }
-      const file = await this.#open(found.path, found.stats, e.offset, { length: e.fpLen, crc: e.fpCrc });
-      if (file !== undefined) file.rotated = !seen.has(key);
+      file.rotated = seen.get(key)?.path !== file.path;
     }
     for (const [key, { path, stats }] of seen) {
       if (this.#files.has(key)) continue;
@@ -250,7 +260,7 @@ export class FileInput implements Input {
   }
 
   /** A checkpointed file not at its path any more: looked up by dev+ino in its directory. */
-  async #searchRenamed(e: CheckpointEntry): Promise<{ path: string; stats: Stats } | undefined> {
+  async #searchRenamed(e: Pick<CheckpointEntry, 'path' | 'dev' | 'ino'>): Promise<{ path: string; stats: Stats } | undefined> {
     let names: string[];
     try {
       names = await readdir(dirname(e.path));
@@ -416,7 +426,13 @@ export class FileInput implements Input {
       }
     }
     for (const [key, { path, stats }] of seen) {
-      if (!this.#files.has(key)) await this.#open(path, stats, 0);
+      if (this.#files.has(key)) continue;
+      if ((await this.#open(path, stats, 0)) !== undefined) continue;
+      // Renamed away between the glob and the open (a quick rotation): read it where it went.
+      const moved = await this.#searchRenamed({ path, dev: stats.dev, ino: stats.ino });
+      if (moved === undefined || moved.path === path) continue;
+      const file = await this.#open(moved.path, moved.stats, 0);
+      if (file !== undefined) file.rotated = true;
     }
   }
 

@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ErrorCodes, isWalshipError } from '../../src/errors.ts';
@@ -126,6 +128,44 @@ describe('input_file', () => {
     await until(() => second.stats().files === 2, 'the rotated file finished and closed');
     assert.equal(exactlyOnce(received(rig.receiver), want), undefined);
     assert.equal(second.stats().truncations, 1);
+  });
+
+  it('I1, I3: a file rotated between the restart\'s glob and its open is found again by inode, not dropped with its tail (a CI flake, then reproduced)', async (t) => {
+    const root = tempDir('walship-in');
+    const app = join(root, 'app.log');
+    writeFileSync(app, lines(numbered('app', 1, 10)));
+    const rig = await startRig(join(root, 'wal'));
+    const first = rig.input({ type: 'input_file', path: app, ...FAST });
+    await first.start();
+    await until(() => received(rig.receiver).length >= 10, 'the first 10 lines');
+    await first.stop();
+    appendFileSync(app, lines(numbered('app', 11, 20)));
+
+    // The rotation lands exactly between the restart's look at app.log and its open: the
+    // open finds the new (empty) file at the path.
+    let rotated = false;
+    const realOpen = fsp.open;
+    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+      if (!rotated && path === app) {
+        rotated = true;
+        renameSync(app, `${app}.1`);
+        writeFileSync(app, '');
+      }
+      return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
+    }) as typeof realOpen;
+    syncBuiltinESMExports();
+    t.after(() => {
+      fsp.open = realOpen;
+      syncBuiltinESMExports();
+    });
+
+    const second = rig.input({ type: 'input_file', path: app, ...FAST });
+    await second.start();
+    assert.equal(rotated, true, 'the rotation was injected');
+    appendFileSync(app, lines(numbered('app', 21, 25)));
+    const want = numbered('app', 1, 25);
+    await until(() => received(rig.receiver).length >= want.length, 'every line, the rotated file\'s tail included');
+    assert.equal(exactlyOnce(received(rig.receiver), want), undefined);
   });
 
   it('I2, I6: joins multiline records, ships a quiet last record after flushTimeoutMs, cuts and counts long lines', async () => {
