@@ -3,7 +3,7 @@
  * name, kind, where it goes in the library's options, default, one line of doc). One checker
  * walks a value against such a table, converts units and collects every problem.
  */
-import { redactUrl } from '../metrics/redact-url.ts';
+import { hideUrlCredentials } from '../metrics/redact-url.ts';
 import { type ConfigProblem, describeValue } from './config-error.ts';
 import { childPath } from './env.ts';
 import { parseDuration, parseSize } from './units.ts';
@@ -111,7 +111,7 @@ export function checkValue(value: unknown, kind: FieldKind, path: string, proble
       secret && typeof value === 'string'
         ? 'a string (hidden: secret)'
         : kind.kind === 'url' && typeof value === 'string'
-          ? describeValue(redactUrl(value))
+          ? describeValue(hideUrlCredentials(value))
           : describeValue(value);
     problems.push({ path, expected: expectedOf(kind), got });
     return undefined;

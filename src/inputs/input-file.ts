@@ -236,18 +236,27 @@ export class FileInput implements Input {
       // Where the glob saw it, else found by dev+ino in its directory. A file renamed between
       // that look and the open (a rotation while starting: the path now leads to a new file)
       // is looked for again by dev+ino: dropping it would lose what it holds past its offset.
+      // Found outside the glob by inode alone, a file must also have the checkpointed head:
+      // an inode reused by an unrelated file (in the same directory) is not ours to ship.
       let file: TrackedFile | undefined;
-      let found = seen.get(key) ?? (await this.#searchRenamed(e));
+      const inGlob = seen.get(key);
+      let found = inGlob ?? (await this.#searchRenamed(e));
+      let strict = inGlob === undefined;
       for (let attempt = 0; found !== undefined && file === undefined && attempt < RESTORE_OPEN_ATTEMPTS; attempt++) {
-        file = await this.#open(found.path, found.stats, e.offset, { length: e.fpLen, crc: e.fpCrc });
-        if (file === undefined) found = await this.#searchRenamed(e);
+        file = await this.#open(found.path, found.stats, e.offset, { length: e.fpLen, crc: e.fpCrc }, strict);
+        if (file === undefined) {
+          found = await this.#searchRenamed(e);
+          strict = true;
+        }
       }
       if (file === undefined) {
         this.#logger.warn({ file: e.path, offset: e.offset }, 'input_file: a checkpointed file is gone; what it held past its offset is lost');
         this.#stateDirty = true;
         continue;
       }
-      file.rotated = seen.get(key)?.path !== file.path;
+      // Outside the glob it is marked rotated by the next discovery (not here: renamed to a name
+      // the glob matches, it must not be closed as rotated and then found again as new).
+      file.rotated = !seen.has(key);
     }
     for (const [key, { path, stats }] of seen) {
       if (this.#files.has(key)) continue;
@@ -279,7 +288,7 @@ export class FileInput implements Input {
    * Opens a file and tracks it from `offset`. With `expected` (a checkpoint's fingerprint),
    * a file whose head differs is a new file that reuses the inode: read from 0.
    */
-  async #open(path: string, stats: Stats, offset: number, expected?: Fingerprint): Promise<TrackedFile | undefined> {
+  async #open(path: string, stats: Stats, offset: number, expected?: Fingerprint, strict = false): Promise<TrackedFile | undefined> {
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
@@ -294,6 +303,12 @@ export class FileInput implements Input {
       return undefined;
     }
     let from = offset;
+    if (strict && expected !== undefined && !(await matchesFingerprint(fh, expected))) {
+      // Found by inode outside its path: a different head means a different file.
+      this.#logger.warn({ file: path }, 'input_file: a file with a checkpointed inode has another head; not ours, left alone');
+      await fh.close();
+      return undefined;
+    }
     if (expected !== undefined && !(await matchesFingerprint(fh, expected))) {
       this.#logger.warn({ file: path }, 'input_file: the file at a checkpointed inode has a different head (truncated or a new file); reading it from its start');
       this.#counters.truncations++;
@@ -428,11 +443,13 @@ export class FileInput implements Input {
     for (const [key, { path, stats }] of seen) {
       if (this.#files.has(key)) continue;
       if ((await this.#open(path, stats, 0)) !== undefined) continue;
-      // Renamed away between the glob and the open (a quick rotation): read it where it went.
+      // Renamed away between the glob and the open (a quick rotation): read it where it went,
+      // if it is the same file: same inode *and* the same birth time (an inode is reused at once
+      // by the next file created; without a birth time, it is left alone).
+      if (!(stats.birthtimeMs > 0)) continue;
       const moved = await this.#searchRenamed({ path, dev: stats.dev, ino: stats.ino });
-      if (moved === undefined || moved.path === path) continue;
-      const file = await this.#open(moved.path, moved.stats, 0);
-      if (file !== undefined) file.rotated = true;
+      if (moved === undefined || moved.path === path || moved.stats.birthtimeMs !== stats.birthtimeMs) continue;
+      await this.#open(moved.path, moved.stats, 0);
     }
   }
 

@@ -6,7 +6,7 @@
  * idempotency key, so a line read twice would show up twice.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
@@ -166,6 +166,67 @@ describe('input_file', () => {
     const want = numbered('app', 1, 25);
     await until(() => received(rig.receiver).length >= want.length, 'every line, the rotated file\'s tail included');
     assert.equal(exactlyOnce(received(rig.receiver), want), undefined);
+  });
+
+  it('a new file deleted before its first open does not make walship ship an unrelated file that reused its inode (found by a review)', async (t) => {
+    const root = tempDir('walship-in');
+    const rig = await startRig(join(tempDir('walship-in'), 'wal'));
+    const input = rig.input({ type: 'input_file', path: join(root, '*.log'), pollMs: 50, rotatedCloseMs: 200 });
+    await input.start();
+    const short = join(root, 'tmp.log');
+    let injected = false;
+    const realOpen = fsp.open;
+    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+      if (!injected && path === short) {
+        injected = true;
+        unlinkSync(short); // a short-lived log file …
+        writeFileSync(join(root, 'credentials.txt'), 'SECRET=hunter2\n'); // … whose inode the next file may take
+      }
+      return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
+    }) as typeof realOpen;
+    syncBuiltinESMExports();
+    t.after(() => {
+      fsp.open = realOpen;
+      syncBuiltinESMExports();
+    });
+    writeFileSync(short, 'short-lived\n');
+    await until(() => injected, 'the open of tmp.log');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual(received(rig.receiver), []);
+  });
+
+  it('a checkpointed file renamed, between the glob and its open, to a name the glob still matches is read once (found by a review)', async (t) => {
+    const root = tempDir('walship-in');
+    const app = join(root, 'app.log');
+    writeFileSync(app, lines(numbered('app', 1, 10)));
+    const rig = await startRig(join(tempDir('walship-in'), 'wal'));
+    const config = { type: 'input_file', path: join(root, '*.log'), pollMs: 1000, rotatedCloseMs: 100, readFromHead: true } as const;
+    const first = rig.input(config);
+    await first.start();
+    await until(() => received(rig.receiver).length >= 10, 'the first 10 lines');
+    await first.stop();
+    appendFileSync(app, lines(numbered('app', 11, 20)));
+    let renamed = false;
+    const realOpen = fsp.open;
+    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+      if (!renamed && path === app) {
+        renamed = true;
+        renameSync(app, join(root, 'app-1.log'));
+        writeFileSync(app, '');
+      }
+      return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
+    }) as typeof realOpen;
+    syncBuiltinESMExports();
+    t.after(() => {
+      fsp.open = realOpen;
+      syncBuiltinESMExports();
+    });
+    const second = rig.input(config);
+    await second.start();
+    assert.equal(renamed, true);
+    await until(() => received(rig.receiver).length >= 20, 'the 20 lines');
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // past rotatedCloseMs and the next discovery
+    assert.equal(exactlyOnce(received(rig.receiver), numbered('app', 1, 20)), undefined);
   });
 
   it('I2, I6: joins multiline records, ships a quiet last record after flushTimeoutMs, cuts and counts long lines', async () => {

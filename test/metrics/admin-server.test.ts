@@ -72,3 +72,35 @@ describe('the admin server (M1–M4)', () => {
     assert.deepEqual(await h.json(), { ok: false });
   });
 });
+
+describe('endpoint names in labels (found by a review)', () => {
+  it('hides only real user info: an "@" in a path or a plain name keeps two endpoints two series', async () => {
+    const { redactUrl } = await import('../../src/metrics/redact-url.ts');
+    // Does not parse (a "/" in the password): everything up to the last "@" is hidden.
+    assert.equal(redactUrl('http://user:pa/ss@host-a:8080/x'), 'http://[redacted]@host-a:8080/x');
+    assert.equal(redactUrl('https://user:secret@logs.example.com/v1'), 'https://[redacted]@logs.example.com/v1');
+    assert.equal(redactUrl('http://host-a:8080/api/@team/logs'), 'http://host-a:8080/api/@team/logs');
+    assert.equal(redactUrl('primary@dc1'), 'primary@dc1');
+    const delivery = (endpoints: Array<{ name: string; connected: boolean }>) =>
+      ({ deliveredRecords: 0, deliveredBytes: 0, retries: 0, deadLettered: 0, failures: {}, inFlightRecords: 0, endpoints }) as never;
+    const m = new WalshipMetrics(
+      {
+        flushers: async () => [
+          {
+            name: 'f',
+            type: 'http',
+            dir: '/x',
+            wal: undefined,
+            delivery: delivery([
+              { name: 'http://host-a:8080/api/@team/logs', connected: false },
+              { name: 'http://host-b:8080/api/@team/logs', connected: true },
+            ]),
+          },
+        ],
+      } as never,
+      { defaultMetrics: false },
+    );
+    const series = (await m.metrics()).split('\n').filter((l) => l.startsWith('walship_endpoint_up{'));
+    assert.equal(series.length, 2, series.join('\n'));
+  });
+});

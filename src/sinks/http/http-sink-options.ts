@@ -1,4 +1,4 @@
-import { redactUrl } from '../../metrics/redact-url.ts';
+import { hideUrlCredentials } from '../../metrics/redact-url.ts';
 import {
   DEFAULT_HTTP_CONCURRENCY,
   DEFAULT_HTTP_ENCODING,
@@ -125,7 +125,7 @@ export function resolveHttpSinkOptions(options: HttpSinkOptions): ResolvedHttpSi
     }
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw invalid(`Expected \`url\` to be an http(s) URL, got ${typeof rawUrl === 'string' ? JSON.stringify(redactUrl(rawUrl)) : describe(rawUrl)}`);
+    throw invalid(`Expected \`url\` to be an http(s) URL, got ${typeof rawUrl === 'string' ? JSON.stringify(hideUrlCredentials(rawUrl)) : describe(rawUrl)}`);
   }
   // Not echoed: a "#" is more often in a password that was not percent-encoded than a fragment.
   if (url.hash !== '') throw invalid('Expected `url` to have no fragment ("#…"; write a "#" in a password as "%23")');
