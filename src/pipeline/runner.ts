@@ -167,20 +167,31 @@ export class PipelineRunner {
     // An input or flusher that fails to stop does not keep the rest from stopping (the final
     // flush, the other flushers' WAL locks); `stop` rejects with what failed at the end.
     const failures: Error[] = [];
-    for (const input of this.o.inputs ?? []) {
-      try {
-        await input.stop();
-      } catch (err) {
-        failures.push(err as Error);
-        this.logger.error({ input: input.name, err: (err as Error).message }, 'an input failed to stop; stopping the rest');
+    const deadline = this.o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    const inputsStopped = (async () => {
+      for (const input of this.o.inputs ?? []) {
+        try {
+          await input.stop();
+        } catch (err) {
+          failures.push(err as Error);
+          this.logger.error({ input: input.name, err: (err as Error).message }, 'an input failed to stop; stopping the rest');
+        }
       }
-    }
+    })();
+    // An input that does not stop (its last add waits for room that never comes) gets
+    // stopTimeoutMs, then the rest of the stop goes on without it.
+    const inputWait = new AbortController();
+    const inputsInTime = await Promise.race([
+      inputsStopped.then(() => true),
+      delay(deadline, false, { signal: inputWait.signal }).catch(() => true),
+    ]);
+    inputWait.abort();
+    if (!inputsInTime) this.logger.warn({ waitedMs: deadline }, 'inputs did not stop in time; stopping the pipeline without them');
     clearInterval(this.timer);
     this.accepting = false;
     this.flushAggregator(true);
     this.queue.close();
     this.signal();
-    const deadline = this.o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     const timeout = new AbortController();
     const done = await Promise.race([
       this.shipping?.then(() => true),
@@ -197,6 +208,11 @@ export class PipelineRunner {
         failures.push(err as Error);
         this.logger.error({ flusher: f.description(), err: (err as Error).message }, 'a flusher failed to stop');
       }
+    }
+    if (!inputsInTime) {
+      const grace = new AbortController();
+      await Promise.race([inputsStopped, delay(STOP_SHIP_GRACE_MS, undefined, { signal: grace.signal }).catch(() => undefined)]);
+      grace.abort();
     }
     // A flush that a stopped (or failed) flusher never settles must not hold stop forever.
     if (!done) {

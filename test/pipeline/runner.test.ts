@@ -403,4 +403,16 @@ describe('PipelineRunner edge cases (each found by a code review; each fails on 
     const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     assert.equal(after, before);
   });
+
+  it('an input whose stop never settles holds stop for stopTimeoutMs, not forever (found by a review)', async () => {
+    const flusher = new SpyFlusher();
+    const input: PipelineInput = { name: 'stuck', start: async () => {}, stop: () => new Promise(() => {}) };
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 60_000 }), flushers: [flusher], inputs: [input], stopTimeoutMs: 200 });
+    await runner.start();
+    await runner.add(log(1));
+    const outcome = await Promise.race([runner.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting'))]);
+    assert.equal(outcome, 'stopped');
+    assert.deepEqual(seqs(flusher.groups), [1]);
+  });
 });
+
