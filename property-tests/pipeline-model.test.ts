@@ -25,9 +25,12 @@
  * HTTP timeout (120–300 ms; the slow latency faults pass it now and then, so the receiver
  * stores requests whose client gave up and the retry is deduplicated by key), and the "disk
  * time" of a WAL write (0–3 ms, the window a crash can cut). Delivery and reconnect delays
- * are 1–10 ms. The runner's stop deadline is 5 s, which the WAL always drains within under
- * the faults drawn (fail rates below 1, outages ≤ 300 ms, latency mostly under the timeout),
- * so `logsLost` must be 0 at every graceful stop.
+ * are 1–10 ms. The runner's stop deadline is 5 s, which the WAL drains within under most
+ * faults drawn (fail rates below 1, outages ≤ 300 ms, latency mostly under the timeout), so
+ * `logsLost` is 0 at most graceful stops; when the heaviest faults keep the WAL full past the
+ * deadline, the runner gives the rest up as documented, and `logsLost` must then count exactly
+ * the accepted logs never made durable (a CI run's seed 1038846909 drew such a schedule: the
+ * test failed, then spent its time shrinking it).
  *
  * Setup: one receiver (`startReceiver` on 127.0.0.1, fault PRNG seeded from the run), a temp
  * WAL directory, and one "life": a PipelineRunner with a fresh DefaultAggregator and one fresh
@@ -108,7 +111,10 @@ import { CrashableOpener } from '../test/helpers/crash-store.ts';
 const RUNS = Number(process.env.WALSHIP_MODEL_RUNS ?? (process.env.WALSHIP_SOAK ? 300 : 40));
 const RACE_RUNS = Number(process.env.WALSHIP_MODEL_RUNS ?? (process.env.WALSHIP_SOAK ? 100 : 15));
 const SEED = Number(process.env.WALSHIP_SEED ?? Date.now() % 2 ** 31);
-/** The runner's stop deadline: far longer than the WAL takes to drain under the faults drawn. */
+/**
+ * The runner's stop deadline: longer than the WAL takes to drain under most faults drawn; when
+ * it is not (the heaviest faults), the runner's counted give-up is checked instead (stopLife).
+ */
 const RUNNER_STOP_TIMEOUT_MS = 5_000;
 /** Effectively no quota (the WAL never fills in a run). */
 const UNBOUNDED = 64 * 1024 * 1024;
@@ -292,6 +298,8 @@ const coverage = {
   writesCutByCrash: 0,
   /** Of those, the ones really lost (neither in the WAL nor delivered). */
   lostAtCrash: 0,
+  /** Logs the runner gave up at a stop deadline (counted in logsLost; see stopLife). */
+  lostAtStopCounted: 0,
   addsResolvedAfterStop: 0,
   addsRefusedAtStop: 0,
   /** Logs found in the WAL (not yet delivered) at an inspection. */
@@ -326,8 +334,20 @@ async function stopLife(m: Model, r: Real, stopping?: Promise<void>): Promise<Pi
   r.running = false;
   const s = r.runner.stats();
   coverage.readyWaits += s.readyWaits;
-  assert.equal(s.logsLost, 0, `the runner lost logs at stop (${JSON.stringify(s)})`);
   assert.equal(s.logsAdded, m.addedThisLife, `logsAdded counts every add that resolved (${JSON.stringify(s)})`);
+  if (s.logsLost > 0) {
+    // The runner's documented give-up: groups no flusher accepted by its stop deadline (the
+    // WAL stayed over its quota, with whenFull 'reject', because the sink drew faults too
+    // heavy to drain it in 5 s: 90% failures and latencies past the client's timeout, as a CI
+    // run's seed 1038846909 did) are counted in logsLost and logged. Not silent: exactly the
+    // accepted logs never made durable, each counted once.
+    const neverDurable = [...m.added].filter((q) => !m.durable.has(q) && !m.mayBeLost.has(q));
+    assert.equal(neverDurable.length, s.logsLost, `logsLost counts exactly the accepted logs never made durable (${JSON.stringify(s)})`);
+    assert.equal(s.logsFlushed + s.logsLost, s.logsAdded, `every accepted log was handed over or counted lost (${JSON.stringify(s)})`);
+    for (const q of neverDurable) m.mayBeLost.add(q);
+    coverage.lostAtStopCounted += s.logsLost;
+    return s;
+  }
   assert.equal(s.groupsPending, 0, `no group left behind at stop (${JSON.stringify(s)})`);
   assert.equal(
     s.logsFlushed,
