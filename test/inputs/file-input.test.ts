@@ -18,6 +18,25 @@ import { exactlyOnce, lines, numbered, quiet, received, startRig, until } from '
 
 const FAST = { pollMs: 50, rotatedCloseMs: 200, readFromHead: true } as const;
 
+/**
+ * Runs `onOpen(path)` inside `fs.promises.open`, before the real open, for the rest of the test
+ * (patched through syncBuiltinESMExports, so input_file's own import sees it): a rename or a
+ * delete lands exactly between input_file's look at a path and its open.
+ */
+function hookOpen(t: { after(fn: () => void): void }, onOpen: (path: unknown) => void): void {
+  const realOpen = fsp.open;
+  fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+    onOpen(path);
+    return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
+  }) as typeof realOpen;
+  syncBuiltinESMExports();
+  t.after(() => {
+    fsp.open = realOpen;
+    syncBuiltinESMExports();
+  });
+}
+
+
 describe('input_file', () => {
   it('follows appends to a file and tags each log with its path', async () => {
     const root = tempDir('walship-in');
@@ -144,19 +163,12 @@ describe('input_file', () => {
     // The rotation lands exactly between the restart's look at app.log and its open: the
     // open finds the new (empty) file at the path.
     let rotated = false;
-    const realOpen = fsp.open;
-    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+    hookOpen(t, (path) => {
       if (!rotated && path === app) {
         rotated = true;
         renameSync(app, `${app}.1`);
         writeFileSync(app, '');
       }
-      return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
-    }) as typeof realOpen;
-    syncBuiltinESMExports();
-    t.after(() => {
-      fsp.open = realOpen;
-      syncBuiltinESMExports();
     });
 
     const second = rig.input({ type: 'input_file', path: app, ...FAST });
@@ -175,19 +187,12 @@ describe('input_file', () => {
     await input.start();
     const short = join(root, 'tmp.log');
     let injected = false;
-    const realOpen = fsp.open;
-    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+    hookOpen(t, (path) => {
       if (!injected && path === short) {
         injected = true;
         unlinkSync(short); // a short-lived log file …
         writeFileSync(join(root, 'credentials.txt'), 'SECRET=hunter2\n'); // … whose inode the next file may take
       }
-      return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
-    }) as typeof realOpen;
-    syncBuiltinESMExports();
-    t.after(() => {
-      fsp.open = realOpen;
-      syncBuiltinESMExports();
     });
     writeFileSync(short, 'short-lived\n');
     await until(() => injected, 'the open of tmp.log');
@@ -207,19 +212,12 @@ describe('input_file', () => {
     await first.stop();
     appendFileSync(app, lines(numbered('app', 11, 20)));
     let renamed = false;
-    const realOpen = fsp.open;
-    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+    hookOpen(t, (path) => {
       if (!renamed && path === app) {
         renamed = true;
         renameSync(app, join(root, 'app-1.log'));
         writeFileSync(app, '');
       }
-      return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
-    }) as typeof realOpen;
-    syncBuiltinESMExports();
-    t.after(() => {
-      fsp.open = realOpen;
-      syncBuiltinESMExports();
     });
     const second = rig.input(config);
     await second.start();
