@@ -198,6 +198,11 @@ interface Life {
  */
 class DurabilityProbe implements FlusherV1 {
   dead = false;
+  /** When the runner's stop began (its first step is setUrgent(true)). */
+  urgentAt: number | undefined;
+  /** When the runner stopped this flusher (after its deadline, or once drained), and whether the WAL was then over its quota. */
+  stoppedAt: number | undefined;
+  overQuotaAtStop: boolean | undefined;
   constructor(
     readonly inner: DurableFlusher,
     readonly durable: Set<number>,
@@ -212,6 +217,7 @@ class DurabilityProbe implements FlusherV1 {
     return this.dead || this.inner.isReady(project, logstore, key);
   }
   setUrgent(flag: boolean): void {
+    if (flag) this.urgentAt ??= performance.now();
     if (!this.dead) this.inner.setUrgent(flag);
   }
   async flush(project: string, logstore: string, configName: string, groups: readonly LogGroup[]): Promise<void> {
@@ -221,6 +227,8 @@ class DurabilityProbe implements FlusherV1 {
     for (const g of groups) for (const l of g.logs) this.durable.add(Number(l.contents.find((c) => c.key === 'seq')?.value));
   }
   stop(): Promise<void> {
+    this.stoppedAt = performance.now();
+    this.overQuotaAtStop = walOf(this.inner)?.isOverQuota();
     return this.inner.stop();
   }
 }
@@ -341,6 +349,11 @@ async function stopLife(m: Model, r: Real, stopping?: Promise<void>): Promise<Pi
     // heavy to drain it in 5 s: 90% failures and latencies past the client's timeout, as a CI
     // run's seed 1038846909 did) are counted in logsLost and logged. Not silent: exactly the
     // accepted logs never made durable, each counted once.
+    // A give-up only after the deadline really passed, with a bounded WAL still over its quota.
+    const waited = (r.probe.stoppedAt ?? 0) - (r.probe.urgentAt ?? Number.POSITIVE_INFINITY);
+    assert.ok(waited >= RUNNER_STOP_TIMEOUT_MS - 50, `logs given up after ${waited.toFixed(0)} ms, before the ${RUNNER_STOP_TIMEOUT_MS} ms deadline (${JSON.stringify(s)})`);
+    assert.notEqual(m.config.walMaxBytes, UNBOUNDED, `logs given up though the WAL cannot fill (${JSON.stringify(s)})`);
+    assert.equal(r.probe.overQuotaAtStop, true, `logs given up while the WAL had room at the deadline (${JSON.stringify(s)})`);
     const neverDurable = [...m.added].filter((q) => !m.durable.has(q) && !m.mayBeLost.has(q));
     assert.equal(neverDurable.length, s.logsLost, `logsLost counts exactly the accepted logs never made durable (${JSON.stringify(s)})`);
     assert.equal(s.logsFlushed + s.logsLost, s.logsAdded, `every accepted log was handed over or counted lost (${JSON.stringify(s)})`);

@@ -34,7 +34,8 @@ export interface PipelineRunnerOptions {
   readonly readyPollMs?: number;
   /**
    * How long `stop` waits for the last groups to be accepted by the flushers before it gives
-   * up on them (counted as `logsLost` and logged at error level). @defaultValue 5000
+   * up on them (counted as `logsLost` and logged at error level); also how long it waits for
+   * an input that stops adding logs without stopping. @defaultValue 5000
    */
   readonly stopTimeoutMs?: number;
 }
@@ -178,14 +179,18 @@ export class PipelineRunner {
         }
       }
     })();
-    // An input that does not stop (its last add waits for room that never comes) gets
-    // stopTimeoutMs, then the rest of the stop goes on without it.
-    const inputWait = new AbortController();
-    const inputsInTime = await Promise.race([
-      inputsStopped.then(() => true),
-      delay(deadline, false, { signal: inputWait.signal }).catch(() => true),
-    ]);
-    inputWait.abort();
+    // An input that does not stop (its last add waits for room that never comes) is left
+    // behind after stopTimeoutMs without progress; one still adding logs is waited for.
+    let inputsInTime = false;
+    for (let added = -1; added !== this.counters.logsAdded && !inputsInTime; ) {
+      added = this.counters.logsAdded;
+      const inputWait = new AbortController();
+      inputsInTime = await Promise.race([
+        inputsStopped.then(() => true),
+        delay(deadline, false, { signal: inputWait.signal }).catch(() => true),
+      ]);
+      inputWait.abort();
+    }
     if (!inputsInTime) this.logger.warn({ waitedMs: deadline }, 'inputs did not stop in time; stopping the pipeline without them');
     clearInterval(this.timer);
     this.accepting = false;

@@ -414,5 +414,29 @@ describe('PipelineRunner edge cases (each found by a code review; each fails on 
     assert.equal(outcome, 'stopped');
     assert.deepEqual(seqs(flusher.groups), [1]);
   });
+
+  it('an input still adding logs while it stops is waited for past stopTimeoutMs: none of them is refused (found by a review)', async () => {
+    const flusher = new SpyFlusher();
+    let emit!: (l: Log) => Promise<void>;
+    const refused: unknown[] = [];
+    const input: PipelineInput = {
+      name: 'draining',
+      start: async (e) => {
+        emit = e;
+      },
+      // Drains 10 buffered logs, one every 50 ms: longer than stopTimeoutMs (200 ms), never idle for it.
+      stop: async () => {
+        for (let i = 1; i <= 10; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          await emit(log(i)).catch((err: unknown) => refused.push(err));
+        }
+      },
+    };
+    const runner = new PipelineRunner({ context: ctx(), aggregator: new DefaultAggregator({ intervalMs: 60_000 }), flushers: [flusher], inputs: [input], stopTimeoutMs: 200 });
+    await runner.start();
+    await runner.stop();
+    assert.deepEqual(refused, []);
+    assert.deepEqual(seqs(flusher.groups), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
 });
 
