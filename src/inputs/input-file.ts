@@ -55,10 +55,17 @@ interface CheckpointEntry {
   readonly offset: number;
   readonly fpLen: number;
   readonly fpCrc: number;
+  /**
+   * Birth time (ms), when the filesystem tells it: with dev+ino, which file this is even when
+   * its inode was reused (another birth time) or its head rewritten (the same one).
+   */
+  readonly btime?: number;
 }
 
 interface TrackedFile {
   readonly id: FileIdentity;
+  /** Birth time (ms), 0 when the filesystem does not tell. */
+  readonly btime: number;
   readonly key: string;
   path: string;
   streamKey: string;
@@ -104,6 +111,15 @@ export function fileCheckpointKey(configName: string, pattern: string): string {
   return `input_file:${configName}:${absolutePattern(pattern)}`;
 }
 
+/**
+ * Whether `stats` (found by dev+ino outside the glob) is the checkpointed file: by birth time
+ * when both sides have one ('no': the inode was reused by another file), else 'unsure'.
+ */
+function sameFileOutsideGlob(e: CheckpointEntry, stats: Stats): 'yes' | 'no' | 'unsure' {
+  if (e.btime === undefined || !(stats.birthtimeMs > 0)) return 'unsure';
+  return stats.birthtimeMs === e.btime ? 'yes' : 'no';
+}
+
 /** Opens of a checkpointed file that was renamed meanwhile, each after looking it up again. */
 const RESTORE_OPEN_ATTEMPTS = 5;
 
@@ -111,7 +127,12 @@ function parseCheckpoint(raw: Buffer): CheckpointEntry[] {
   const v = JSON.parse(raw.toString('utf8')) as { v?: unknown; files?: unknown };
   if (v?.v !== FILE_CHECKPOINT_VERSION || !Array.isArray(v.files)) throw new Error(`unknown checkpoint format ${String(v?.v)}`);
   return (v.files as CheckpointEntry[]).filter(
-    (e) => Number.isSafeInteger(e?.dev) && Number.isSafeInteger(e?.ino) && Number.isSafeInteger(e?.offset) && typeof e?.path === 'string',
+    (e) =>
+      Number.isSafeInteger(e?.dev) &&
+      Number.isSafeInteger(e?.ino) &&
+      Number.isSafeInteger(e?.offset) &&
+      typeof e?.path === 'string' &&
+      (e.btime === undefined || Number.isFinite(e.btime)),
   );
 }
 
@@ -241,12 +262,15 @@ export class FileInput implements Input {
       let file: TrackedFile | undefined;
       const inGlob = seen.get(key);
       let found = inGlob ?? (await this.#searchRenamed(e));
-      let strict = inGlob === undefined;
+      let outside = inGlob === undefined;
       for (let attempt = 0; found !== undefined && file === undefined && attempt < RESTORE_OPEN_ATTEMPTS; attempt++) {
-        file = await this.#open(found.path, found.stats, e.offset, { length: e.fpLen, crc: e.fpCrc }, strict);
+        const same = outside ? sameFileOutsideGlob(e, found.stats) : 'yes';
+        if (same === 'no') break;
+        // Unsure (no birth time): only the checkpointed head, if there was one, tells.
+        file = await this.#open(found.path, found.stats, e.offset, { length: e.fpLen, crc: e.fpCrc }, same === 'unsure');
         if (file === undefined) {
           found = await this.#searchRenamed(e);
-          strict = true;
+          outside = true;
         }
       }
       if (file === undefined) {
@@ -303,8 +327,9 @@ export class FileInput implements Input {
       return undefined;
     }
     let from = offset;
-    if (strict && expected !== undefined && !(await matchesFingerprint(fh, expected))) {
-      // Found by inode outside its path: a different head means a different file.
+    if (strict && expected !== undefined && (expected.length === 0 || !(await matchesFingerprint(fh, expected)))) {
+      // Found by inode outside its path, its birth time unknown: a different head (or none
+      // recorded) cannot confirm it is the same file.
       this.#logger.warn({ file: path }, 'input_file: a file with a checkpointed inode has another head; not ours, left alone');
       await fh.close();
       return undefined;
@@ -324,6 +349,7 @@ export class FileInput implements Input {
     const now = Date.now();
     const file: TrackedFile = {
       id,
+      btime: s.birthtimeMs > 0 ? s.birthtimeMs : 0,
       key,
       path,
       streamKey: `${key}\u0000${path}`,
@@ -579,7 +605,7 @@ export class FileInput implements Input {
   async #commit(groups: LineGroup[], restoring: boolean, records = 0, snapshot = this.#snapshot()): Promise<void> {
     const files: CheckpointEntry[] = [];
     for (const [f, offset] of snapshot.offsets) {
-      files.push({ dev: f.id.dev, ino: f.id.ino, path: f.path, offset, fpLen: f.fp.length, fpCrc: f.fp.crc });
+      files.push({ dev: f.id.dev, ino: f.id.ino, path: f.path, offset, fpLen: f.fp.length, fpCrc: f.fp.crc, ...(f.btime > 0 ? { btime: f.btime } : {}) });
     }
     const checkpoint: Checkpoint = { key: this.#key, value: JSON.stringify({ v: FILE_CHECKPOINT_VERSION, files }) };
     // Already encoded (LineGroupBuilder): the flusher stores the bytes as they are.

@@ -6,7 +6,7 @@
  * idempotency key, so a line read twice would show up twice.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
@@ -225,6 +225,46 @@ describe('input_file', () => {
     await until(() => received(rig.receiver).length >= 20, 'the 20 lines');
     await new Promise((resolve) => setTimeout(resolve, 2500)); // past rotatedCloseMs and the next discovery
     assert.equal(exactlyOnce(received(rig.receiver), numbered('app', 1, 20)), undefined);
+  });
+
+  it('a file truncated and rewritten, then renamed out of the glob, while walship was down is read from 0, by its birth time (found by a review)', async () => {
+    const root = tempDir('walship-in');
+    const app = join(root, 'app.log');
+    writeFileSync(app, lines(numbered('old', 1, 10)));
+    const rig = await startRig(join(tempDir('walship-in'), 'wal'));
+    const first = rig.input({ type: 'input_file', path: app, ...FAST });
+    await first.start();
+    await until(() => received(rig.receiver).length >= 10, 'the first 10 lines');
+    await first.stop();
+    // While down: the app restarts and truncates its log (same inode), writes new lines, then
+    // logrotate (create) renames it away and creates a fresh app.log.
+    writeFileSync(app, lines(numbered('new', 1, 20)));
+    renameSync(app, `${app}.1`);
+    writeFileSync(app, lines(numbered('next', 1, 3)));
+    const second = rig.input({ type: 'input_file', path: app, ...FAST });
+    await second.start();
+    const want = [...numbered('old', 1, 10), ...numbered('new', 1, 20), ...numbered('next', 1, 3)];
+    await until(() => received(rig.receiver).length >= want.length, 'every line');
+    assert.equal(exactlyOnce(received(rig.receiver), want), undefined);
+  });
+
+  it('an empty checkpointed file deleted while down does not make walship ship a file that reused its inode (found by a review)', async (t) => {
+    const root = tempDir('walship-in');
+    const app = join(root, 'app.log');
+    writeFileSync(app, '');
+    const rig = await startRig(join(tempDir('walship-in'), 'wal'));
+    const first = rig.input({ type: 'input_file', path: app, ...FAST });
+    await first.start();
+    await first.stop();
+    const ino = statSync(app).ino;
+    unlinkSync(app);
+    const secret = join(root, 'credentials.txt');
+    writeFileSync(secret, 'SECRET=hunter2\n');
+    t.diagnostic(`inode ${statSync(secret).ino === ino ? 'reused' : 'not reused'} by credentials.txt on this filesystem`);
+    const second = rig.input({ type: 'input_file', path: app, ...FAST });
+    await second.start();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual(received(rig.receiver), []);
   });
 
   it('I2, I6: joins multiline records, ships a quiet last record after flushTimeoutMs, cuts and counts long lines', async () => {
