@@ -111,6 +111,12 @@ export function fileCheckpointKey(configName: string, pattern: string): string {
   return `input_file:${configName}:${absolutePattern(pattern)}`;
 }
 
+/** Whether the file `stats` describes is still at `path` (then the next discovery opens it). */
+async function exists(path: string, stats: Stats): Promise<boolean> {
+  const now = await stat(path).catch(() => undefined);
+  return now !== undefined && now.dev === stats.dev && now.ino === stats.ino;
+}
+
 /**
  * Whether `stats` (found by dev+ino outside the glob) is the checkpointed file: by birth time
  * when both sides have one ('no': the inode was reused by another file), else 'unsure'.
@@ -469,13 +475,18 @@ export class FileInput implements Input {
     for (const [key, { path, stats }] of seen) {
       if (this.#files.has(key)) continue;
       if ((await this.#open(path, stats, 0)) !== undefined) continue;
-      // Renamed away between the glob and the open (a quick rotation): read it where it went,
-      // if it is the same file: same inode *and* the same birth time (an inode is reused at once
-      // by the next file created; without a birth time, it is left alone).
-      if (!(stats.birthtimeMs > 0)) continue;
-      const moved = await this.#searchRenamed({ path, dev: stats.dev, ino: stats.ino });
-      if (moved === undefined || moved.path === path || moved.stats.birthtimeMs !== stats.birthtimeMs) continue;
-      await this.#open(moved.path, moved.stats, 0);
+      // Renamed away between the glob and the open (a quick rotation, maybe more than one):
+      // read it where it went, if it is the same file: same inode *and* the same birth time (an
+      // inode is reused at once by the next file created; without a birth time, it is left alone).
+      let opened = false;
+      for (let attempt = 0; !opened && stats.birthtimeMs > 0 && attempt < RESTORE_OPEN_ATTEMPTS; attempt++) {
+        const moved = await this.#searchRenamed({ path, dev: stats.dev, ino: stats.ino });
+        if (moved === undefined || moved.stats.birthtimeMs !== stats.birthtimeMs) break;
+        opened = (await this.#open(moved.path, moved.stats, 0)) !== undefined;
+      }
+      if (!opened && !(await exists(path, stats))) {
+        this.#logger.warn({ file: path }, 'input_file: a new file went away before it could be opened; it was not read');
+      }
     }
   }
 

@@ -267,6 +267,28 @@ describe('input_file', () => {
     assert.deepEqual(received(rig.receiver), []);
   });
 
+  it('a new file rotated twice (app.log → .1 → .2) around its first opens is still read (found by a review)', async (t) => {
+    const root = tempDir('walship-in');
+    const app = join(root, 'app.log');
+    const rig = await startRig(join(tempDir('walship-in'), 'wal'));
+    const input = rig.input({ type: 'input_file', path: app, pollMs: 50, rotatedCloseMs: 200 });
+    await input.start();
+    let step = 0;
+    hookOpen(t, (path) => {
+      if (step === 0 && path === app) {
+        step = 1;
+        renameSync(app, `${app}.1`);
+      } else if (step === 1 && path === `${app}.1`) {
+        step = 2;
+        renameSync(`${app}.1`, `${app}.2`);
+      }
+    });
+    writeFileSync(app, lines(numbered('x', 1, 5)));
+    await until(() => step === 2, 'both renames injected');
+    await until(() => received(rig.receiver).length >= 5, 'the 5 lines');
+    assert.equal(exactlyOnce(received(rig.receiver), numbered('x', 1, 5)), undefined);
+  });
+
   it('I2, I6: joins multiline records, ships a quiet last record after flushTimeoutMs, cuts and counts long lines', async () => {
     const root = tempDir('walship-in');
     const file = join(root, 'app.log');
