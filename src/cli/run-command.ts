@@ -9,9 +9,9 @@
  * everything accepted is already in the WAL.
  */
 import { mkdir } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { FlusherConfig, WalshipConfig } from '../config/index.ts';
 import { configProblems, loadConfig } from '../config/index.ts';
+import { settlesWithin } from '../delivery/backoff.ts';
 import { ErrorCodes, isWalshipError } from '../errors.ts';
 import { DurableFlusher, fanOut } from '../flusher/index.ts';
 import { createInput, type Input } from '../inputs/index.ts';
@@ -182,12 +182,7 @@ class RunningPipeline {
       // the destination down) would hold the stop forever: after stopTimeoutMs the flushers
       // stop anyway, which ends that wait (input_file re-reads those lines at the next start;
       // input_stdin counts them lost, logged).
-      const wait = new AbortController();
-      const inTime = await Promise.race([
-        inputsStopped.then(() => true),
-        delay(this.config.stopTimeoutMs, false, { signal: wait.signal }).catch(() => true),
-      ]);
-      wait.abort();
+      const inTime = await settlesWithin(inputsStopped, this.config.stopTimeoutMs);
       if (!inTime) {
         this.logger.warn({ waitedMs: this.config.stopTimeoutMs }, 'inputs still wait for WAL room; stopping the flushers without them');
       }

@@ -58,3 +58,25 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** The longest delay a Node timer takes. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Whether `p` settles (either way) within `ms`; the timer is cleared as soon as it does, so
+ * nothing keeps the process alive after. Clamped to {@link MAX_TIMER_MS}.
+ */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(resolve, Math.min(Math.max(ms, 0), MAX_TIMER_MS), false);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+

@@ -263,8 +263,8 @@ export class FileInput implements Input {
       // Where the glob saw it, else found by dev+ino in its directory. A file renamed between
       // that look and the open (a rotation while starting: the path now leads to a new file)
       // is looked for again by dev+ino: dropping it would lose what it holds past its offset.
-      // Found outside the glob by inode alone, a file must also have the checkpointed head:
-      // an inode reused by an unrelated file (in the same directory) is not ours to ship.
+      // Found outside the glob, it must be the same file (sameFileOutsideGlob: its birth time,
+      // else its checkpointed head): an inode reused by an unrelated file is not ours to ship.
       let file: TrackedFile | undefined;
       const inGlob = seen.get(key);
       let found = inGlob ?? (await this.#searchRenamed(e));
@@ -316,7 +316,8 @@ export class FileInput implements Input {
 
   /**
    * Opens a file and tracks it from `offset`. With `expected` (a checkpoint's fingerprint),
-   * a file whose head differs is a new file that reuses the inode: read from 0.
+   * a file whose head differs was rewritten: read from 0; with `strict` too, it is not tracked
+   * (found by inode alone, nothing else says it is the same file).
    */
   async #open(path: string, stats: Stats, offset: number, expected?: Fingerprint, strict = false): Promise<TrackedFile | undefined> {
     let fh: FileHandle;

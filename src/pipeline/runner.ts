@@ -5,6 +5,7 @@ import {
   DEFAULT_STOP_TIMEOUT_MS,
   DEFAULT_WHEN_FULL_POLL_MS,
 } from '../config/defaults.ts';
+import { settlesWithin } from '../delivery/backoff.ts';
 import { ErrorCodes, isWalshipError, QueueFullError, WalshipError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Log, LogGroup } from '../model/index.ts';
@@ -184,12 +185,7 @@ export class PipelineRunner {
     let inputsInTime = false;
     for (let added = -1; added !== this.counters.logsAdded && !inputsInTime; ) {
       added = this.counters.logsAdded;
-      const inputWait = new AbortController();
-      inputsInTime = await Promise.race([
-        inputsStopped.then(() => true),
-        delay(deadline, false, { signal: inputWait.signal }).catch(() => true),
-      ]);
-      inputWait.abort();
+      inputsInTime = await settlesWithin(inputsStopped, deadline);
     }
     if (!inputsInTime) this.logger.warn({ waitedMs: deadline }, 'inputs did not stop in time; stopping the pipeline without them');
     clearInterval(this.timer);
@@ -197,12 +193,7 @@ export class PipelineRunner {
     this.flushAggregator(true);
     this.queue.close();
     this.signal();
-    const timeout = new AbortController();
-    const done = await Promise.race([
-      this.shipping?.then(() => true),
-      delay(deadline, false, { signal: timeout.signal }).catch(() => true),
-    ]);
-    timeout.abort();
+    const done = await settlesWithin(this.shipping ?? Promise.resolve(), deadline);
     if (!done) this.abandon = true;
     this.state = 'stopped';
     // Stopping the flushers also settles a flush that was still waiting for room.
@@ -214,17 +205,9 @@ export class PipelineRunner {
         this.logger.error({ flusher: f.description(), err: (err as Error).message }, 'a flusher failed to stop');
       }
     }
-    if (!inputsInTime) {
-      const grace = new AbortController();
-      await Promise.race([inputsStopped, delay(STOP_SHIP_GRACE_MS, undefined, { signal: grace.signal }).catch(() => undefined)]);
-      grace.abort();
-    }
+    if (!inputsInTime) await settlesWithin(inputsStopped, STOP_SHIP_GRACE_MS);
     // A flush that a stopped (or failed) flusher never settles must not hold stop forever.
-    if (!done) {
-      const grace = new AbortController();
-      await Promise.race([this.shipping, delay(STOP_SHIP_GRACE_MS, undefined, { signal: grace.signal }).catch(() => undefined)]);
-      grace.abort();
-    }
+    if (!done) await settlesWithin(this.shipping ?? Promise.resolve(), STOP_SHIP_GRACE_MS);
     const lost = [...this.pending, ...this.queue.take()];
     if (lost.length > 0) {
       this.counters.logsLost += lost.reduce((n, g) => n + g.logs.length, 0);

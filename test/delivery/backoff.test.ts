@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Backoff, MAX_TIMER_MS, sleep } from '../../src/delivery/backoff.ts';
+import { Backoff, MAX_TIMER_MS, settlesWithin, sleep } from '../../src/delivery/backoff.ts';
 
 describe('Backoff', () => {
   it('grows from a first delay of 0 up to the maximum', () => {
@@ -43,5 +43,16 @@ describe('sleep', () => {
     const started = performance.now();
     while (!fired && performance.now() - started < 2000) await sleep(0);
     assert.equal(fired, true);
+  });
+});
+
+describe('settlesWithin', () => {
+  it('says whether a promise settled (resolved or rejected) before the time ran out, and leaves no timer', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    assert.equal(await settlesWithin(Promise.resolve(), 60_000), true);
+    assert.equal(await settlesWithin(Promise.reject(new Error('x')), 60_000), true);
+    assert.equal(await settlesWithin(new Promise(() => {}), 20), false);
+    assert.equal(timers(), before);
   });
 });
