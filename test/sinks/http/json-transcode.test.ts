@@ -12,7 +12,7 @@ import type { DeliveryRecord } from '../../../src/delivery/protocol-client.ts';
 import { ErrorCodes, WalshipError } from '../../../src/errors.ts';
 import { encodeLogGroup, type LogGroup } from '../../../src/model/index.ts';
 import { encodeJsonBody, encodeJsonBodyFromObjects } from '../../../src/sinks/http/encode.ts';
-import { releaseJsonBody, transcodeJsonBodyPooled } from '../../../src/sinks/http/json-transcode.ts';
+import { pooledJsonBodySizes, releaseJsonBody, transcodeJsonBodyPooled } from '../../../src/sinks/http/json-transcode.ts';
 import { makeRecord, sampleGroup } from './fixtures.ts';
 
 type Outcome = Buffer | string;
@@ -268,5 +268,24 @@ describe('json/ndjson bodies straight from the protobuf bytes', () => {
       assert.notEqual(fourth.buffer, first.buffer, 'given back twice, lent once');
       for (const b of [second, third, fourth]) releaseJsonBody(b);
     }
+  });
+
+  it('pooled bodies: a pooled buffer is the size of the largest body and an eighth, not the next power of two', () => {
+    // ≈ 1.1 MiB of body: doubling from 64 KiB made a 2 MiB buffer of it.
+    const records = [makeRecord(1, sampleGroup('big', 6000))];
+    const body = transcodeJsonBodyPooled(records, 'ndjson');
+    assert.ok(body.length > 1024 * 1024 && body.length < 1.5 * 1024 * 1024, `body of ${body.length} bytes`);
+    releaseJsonBody(body);
+    const again = transcodeJsonBodyPooled(records, 'ndjson');
+    assert.equal(again.buffer.byteLength, body.buffer.byteLength, 'the pooled buffer fits the next body');
+    releaseJsonBody(again);
+    const most = body.length * 1.125 + 64 * 1024;
+    assert.ok(body.buffer.byteLength <= most, `a buffer of ${body.buffer.byteLength} bytes for a body of ${body.length} (at most ${most})`);
+    assert.ok(pooledJsonBodySizes().includes(body.buffer.byteLength), 'given back to the pool');
+    // A new pooled buffer (none free) starts at that size too.
+    const lent = pooledJsonBodySizes().map(() => transcodeJsonBodyPooled(records, 'ndjson'));
+    const fresh = transcodeJsonBodyPooled(records, 'ndjson');
+    assert.ok(fresh.buffer.byteLength >= fresh.length && fresh.buffer.byteLength <= most, `a new pooled buffer of ${fresh.buffer.byteLength} bytes`);
+    for (const b of [...lent, fresh]) releaseJsonBody(b);
   });
 });
