@@ -61,8 +61,9 @@
  *    requests 503 (seeded). Lost = logs appended − unique logs the receiver stored.
  *
  * `--cpu-prof` writes each drain process's main-thread CPU profile to
- * `bench/results/delivery-<n>-<drain>-<backlog>.cpuprofile`. `BENCH_NODE_FLAGS` (environment,
- * space-separated) adds Node flags to the drain processes, e.g. `--trace-gc`.
+ * `bench/results/delivery-<n>-<drain>-<backlog>.cpuprofile`. The drain processes run with the
+ * `walship` command's Node flags (src/cli/node-flags.ts); `BENCH_NODE_FLAGS` (environment,
+ * space-separated) adds more, e.g. `--trace-gc`.
  */
 import { execFileSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
@@ -72,6 +73,7 @@ import type { AddressInfo } from 'node:net';
 import { copyFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WALSHIP_NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { GiB, KiB, MiB } from '../src/config/defaults.ts';
 import { DeliveryManager, LoadBalancerMode, makeClients } from '../src/delivery/index.ts';
 import { startReceiver } from '../src/receiver/index.ts';
@@ -475,7 +477,7 @@ async function runDrain(
   // Every thread writes a profile (tsx's loader thread too): they go to a scratch folder,
   // and the main thread's (the largest) is kept.
   const profDir = CPU_PROF ? await tmp.dir(`prof-${++profileCount}`) : undefined;
-  const execArgv = ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`])];
+  const execArgv = ['--expose-gc', ...WALSHIP_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`])];
   const drain = forkTs(
     SELF,
     [

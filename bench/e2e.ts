@@ -66,6 +66,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } 
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WALSHIP_NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { SeqReceiver, writeSeqInput } from '../src/crashtest/index.ts';
 import { flag } from './lib/args.ts';
 import { type ChildMessage, forkTs, sendToParent } from './lib/child.ts';
@@ -325,11 +326,14 @@ function walshipConfig(dir: string, input: string, url: string, pipeline: Pipeli
     flusher.RetryMaxDelayMs = CONFIG.backlog.retryMaxDelay;
     flusher.MaxWaitRetryMs = CONFIG.backlog.maxWaitRetry;
   }
+  // BENCH_E2E_CONFIG (environment, JSON): fields merged into the config's parts, to try
+  // settings side by side, e.g. {"flusher":{"InFlightBytes":"8MiB"},"wal":{"ReadAheadBytes":"4MiB"}}.
+  const extra = JSON.parse(process.env.BENCH_E2E_CONFIG ?? '{}') as Partial<Record<'input' | 'flusher' | 'wal', object>>;
   return {
-    inputs: [{ Type: 'input_file', Path: input, ReadFromHead: true }],
+    inputs: [{ Type: 'input_file', Path: input, ReadFromHead: true, ...extra.input }],
     aggregators: [{ Type: 'aggregator_default' }],
-    flushers: [flusher],
-    wal: { Dir: join(dir, 'wal'), MaxBytes: CONFIG.walMaxBytes, Sync: pipeline === 'never' ? 'never' : 'always' },
+    flushers: [{ ...flusher, ...extra.flusher }],
+    wal: { Dir: join(dir, 'wal'), MaxBytes: CONFIG.walMaxBytes, Sync: pipeline === 'never' ? 'never' : 'always', ...extra.wal },
   };
 }
 
@@ -360,9 +364,10 @@ async function runOne(tmp: TempRoot, input: string, scenario: Scenario, pipeline
   const log = openSync(logPath, 'w');
   const profDir = join(ROOT, 'bench/results');
   const profName = `e2e-${label}.cpuprofile`;
-  // BENCH_NODE_FLAGS (environment, space-separated): Node flags for the walship process, e.g. --trace-gc.
+  // The flags of the `walship` command's first line (as it ships), then BENCH_NODE_FLAGS
+  // (environment, space-separated; later flags win), e.g. --trace-gc.
   const extraFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const nodeFlags = [...extraFlags, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${profName}`] : [])];
+  const nodeFlags = [...WALSHIP_NODE_FLAGS, ...extraFlags, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${profName}`] : [])];
   const args =
     pipeline === 'nowal'
       ? [...nodeFlags, '--import', 'tsx', SELF, '--worker=nowal', `--config=${configPath}`]
