@@ -30,7 +30,7 @@ export const DEFAULT_WAL_SYNC = 'always' as const;
 export const DEFAULT_WAL_SYNC_INTERVAL_MS = 100;
 /** Read-ahead window: records read from disk but not yet handed out. */
 export const DEFAULT_READ_AHEAD_RECORDS = 64;
-export const DEFAULT_READ_AHEAD_BYTES = 16 * MiB;
+export const DEFAULT_READ_AHEAD_BYTES = 4 * MiB;
 /** Compact the acknowledged range after this many bytes were acknowledged. */
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * MiB;
 /** Time allowed for the compaction that runs on close (ms). */
@@ -64,7 +64,7 @@ export const DEFAULT_CONFIG_RETRY_MAX_DELAY_MS = 60_000;
 export const DEFAULT_CONFIG_ERROR_LOG_INTERVAL_MS = 30_000;
 /** In-flight window: batches and bytes handed to the mode and not yet settled. */
 export const DEFAULT_IN_FLIGHT_BATCHES = 16;
-export const DEFAULT_IN_FLIGHT_BYTES = 32 * MiB;
+export const DEFAULT_IN_FLIGHT_BYTES = 16 * MiB;
 /** A delivery batch (json, ndjson): records and bytes. SLS encoding sends one record. */
 export const DEFAULT_BATCH_MAX_RECORDS = 8;
 export const DEFAULT_BATCH_MAX_BYTES = 4 * MiB;
