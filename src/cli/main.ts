@@ -16,7 +16,7 @@
  * ## Invariants
  *
  * - **X1** Exit codes: 0 ok; 1 runtime failure (WAL held or damaged, a server down at
- *   start, ...); 2 usage or config error (unknown command or option, invalid config: nothing
+ *   start, logs an input had read lost at a graceful stop, ...); 2 usage or config error (unknown command or option, invalid config: nothing
  *   was started). A second signal during a graceful stop exits with 130 (SIGINT) / 143 (SIGTERM).
  * - **X2** Results go to stdout; logs (pino JSON lines, credentials redacted) and errors go
  *   to stderr, so `flusher_stdout` and `--json` output stay clean.

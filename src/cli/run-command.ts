@@ -56,6 +56,8 @@ class RunningPipeline {
   private inputs: Input[] = [];
   private admin: AdminServer | undefined;
   private readonly startedAt = new Date();
+  /** Logs inputs took and could not make durable (input_stdin at the stop deadline): exit 1. */
+  private logsLostAtStop = 0;
   private exit!: (code: number) => void;
   private readonly exited = new Promise<number>((resolve) => {
     this.exit = resolve;
@@ -159,7 +161,9 @@ class RunningPipeline {
       }
       this.logger.info({ signal }, 'stopping gracefully (send the signal again to exit at once)');
       this.shutdown(signal).then(
-        () => this.exit(ExitCodes.OK),
+        // Everything taken in is durable (or delivered): 0. Logs given up on: 1, so a
+        // supervisor or a shell pipeline sees the loss and not only the log line.
+        () => this.exit(this.logsLostAtStop > 0 ? ExitCodes.FAILURE : ExitCodes.OK),
         (err: unknown) => {
           this.logger.error({ err: (err as Error).message }, 'stop failed');
           this.exit(ExitCodes.FAILURE);
@@ -190,6 +194,13 @@ class RunningPipeline {
       const results = await inputsStopped;
       for (const r of results) if (r.status === 'rejected') this.logger.error({ err: (r.reason as Error).message }, 'an input failed to stop');
       await flushersStopped;
+      this.logsLostAtStop = this.inputs.reduce((n, i) => n + (i.stats().logsLost ?? 0), 0);
+      if (this.logsLostAtStop > 0) {
+        this.logger.error(
+          { logsLost: this.logsLostAtStop },
+          `${this.logsLostAtStop} logs read from the inputs were never made durable (lost); exiting with 1`,
+        );
+      }
       await this.admin?.close();
       await removeAdminFile(this.config.walDir).catch(() => {});
       this.state = 'stopped';

@@ -152,8 +152,11 @@ describe('walship run', () => {
     const result = await child.exited;
     clearTimeout(timer);
     assert.equal(result.signal, null, `killed after 30 s: the stop hung; stderr ${result.stderr.slice(-2000)}`);
-    assert.equal(result.code, 0);
     assert.ok(Date.now() - started < 15_000, `stopped in ${Date.now() - started} ms`);
+    // The lines the input held are gone (stdin cannot be read again): said, and exit 1, not 0.
+    const lost = /"logsLost":(\d+).*logs read from the inputs were never made durable \(lost\); exiting with 1/.exec(result.stderr);
+    assert.ok(lost !== null && Number(lost[1]) > 0, `the loss is logged; stderr ${result.stderr.slice(-2000)}`);
+    assert.equal(result.code, 1);
   });
 
   it('three flushers: every line of a file reaches every destination, with one of them slow, failing and at its WAL quota', { timeout: 120_000 }, async () => {
