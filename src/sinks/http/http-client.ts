@@ -65,8 +65,16 @@ interface RequestSpec {
  * Authentication is by static headers (or URL credentials); Alibaba Cloud's SLS request
  * signing is not implemented.
  */
-/** Bodies of failed batches kept for their retry (see HttpClient #retryBodies): the in-flight window's batches. */
+/**
+ * Bodies of failed batches kept for their retry (see HttpClient #retryBodies): at most the
+ * in-flight window's batches, and at most this many bytes, oldest dropped first. The bytes
+ * bound matters: a json body is ≈ 1.35 × its records, and a batch retried elsewhere (failover,
+ * another load-balance worker) or given up never comes back for its body, which then stayed
+ * until 16 newer failures pushed it out (up to ≈ 48 MB per client with 2.7 MB bodies), outside
+ * the delivery windows' bound (D4). A body not kept is only transcoded again.
+ */
 const KEEP_RETRY_BODIES = 16;
+export const KEEP_RETRY_BODY_BYTES = 8 * 1024 * 1024;
 
 export class HttpClient implements ProtocolClient {
   readonly name: string;
@@ -89,6 +97,7 @@ export class HttpClient implements ProtocolClient {
    * dropped first.
    */
   readonly #retryBodies = new Map<string, { readonly body: Buffer; readonly records: readonly DeliveryRecord[] }>();
+  #retryBodyBytes = 0;
   #reusedBodies = 0;
 
   constructor(options: ResolvedHttpSinkOptions) {
@@ -139,10 +148,16 @@ export class HttpClient implements ProtocolClient {
     return this.#reusedBodies;
   }
 
+  /** Bytes of the bodies kept for retries now (at most {@link KEEP_RETRY_BODY_BYTES}). */
+  get keptRetryBodyBytes(): number {
+    return this.#retryBodyBytes;
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#connected = false;
       this.#retryBodies.clear();
+      this.#retryBodyBytes = 0;
       this.#closeAbort.abort(new DeliveryError('the HTTP client is closing', { kind: 'retryable', reason: 'closed' }));
       // Waits for requests in flight (each bounded by `timeoutMs`); abort them to stop sooner.
       await this.#pool.close();
@@ -201,8 +216,7 @@ export class HttpClient implements ProtocolClient {
 
   async #sendJson(records: readonly DeliveryRecord[], key: string, signal: AbortSignal | undefined): Promise<void> {
     const encoding = this.options.encoding === 'ndjson' ? 'ndjson' : 'json';
-    const kept = this.#retryBodies.get(key);
-    if (kept !== undefined) this.#retryBodies.delete(key);
+    const kept = this.#takeRetryBody(key);
     let body: Buffer;
     if (kept !== undefined && kept.records.length === records.length && kept.records.every((r, i) => r === records[i])) {
       body = kept.body;
@@ -220,14 +234,30 @@ export class HttpClient implements ProtocolClient {
     try {
       await this.#post({ method: 'POST', path: this.options.basePath, headers, body }, signal);
     } catch (err) {
-      if (err instanceof DeliveryError && err.kind !== 'permanent' && this.#closing === undefined) {
-        this.#retryBodies.set(key, { body, records });
-        if (this.#retryBodies.size > KEEP_RETRY_BODIES) this.#retryBodies.delete(this.#retryBodies.keys().next().value as string);
-      }
+      if (err instanceof DeliveryError && err.kind !== 'permanent' && this.#closing === undefined) this.#keepRetryBody(key, body, records);
       throw err;
     }
     // A 2xx: the server read all of it; a pooled buffer goes back.
     releaseJsonBody(body);
+  }
+
+  #takeRetryBody(key: string): { readonly body: Buffer; readonly records: readonly DeliveryRecord[] } | undefined {
+    const kept = this.#retryBodies.get(key);
+    if (kept === undefined) return undefined;
+    this.#retryBodies.delete(key);
+    this.#retryBodyBytes -= kept.body.length;
+    return kept;
+  }
+
+  /** Keeps `body` for the retry of batch `key`, dropping the oldest kept bodies past the bounds (they are collected, not pooled: a failed request may not have let go of its body). */
+  #keepRetryBody(key: string, body: Buffer, records: readonly DeliveryRecord[]): void {
+    if (body.length > KEEP_RETRY_BODY_BYTES) return;
+    this.#takeRetryBody(key);
+    this.#retryBodies.set(key, { body, records });
+    this.#retryBodyBytes += body.length;
+    while (this.#retryBodies.size > KEEP_RETRY_BODIES || this.#retryBodyBytes > KEEP_RETRY_BODY_BYTES) {
+      this.#takeRetryBody(this.#retryBodies.keys().next().value as string);
+    }
   }
 
   /** The (gzipped, if configured) json/ndjson body of `records`, in a pooled buffer when not gzipped. */

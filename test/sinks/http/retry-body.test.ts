@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { DeliveryError } from '../../../src/delivery/delivery-error.ts';
+import { KEEP_RETRY_BODY_BYTES } from '../../../src/sinks/http/http-client.ts';
 import { createHttpClient } from '../../../src/sinks/http/index.ts';
 import { makeRecords } from './fixtures.ts';
 
@@ -62,6 +63,28 @@ describe('HTTP sink: the body of a retried batch', () => {
       await client.close();
     });
   }
+
+  it('bodies kept for retries are bounded in bytes: the oldest are dropped (made anew if their batch comes back)', async () => {
+    const client = createHttpClient({ url, encoding: 'ndjson', logger: quiet });
+    await client.connect(5000);
+    const batches = Array.from({ length: 12 }, (_, i) => ({ key: `w-${i}`, records: makeRecords(1 + i * 2, 2, 4000) }));
+    s.bodies.length = 0;
+    for (const batch of batches) {
+      s.script.push(503);
+      await assert.rejects(client.publishEvents(batch), (e: unknown) => e instanceof DeliveryError && e.kind === 'retryable');
+    }
+    const bodyBytes = s.bodies[0]!.length;
+    assert.ok(bodyBytes > 1024 * 1024 && bodyBytes * batches.length > 1.5 * KEEP_RETRY_BODY_BYTES, `bodies of ${bodyBytes} bytes`);
+    assert.ok(client.keptRetryBodyBytes > 0 && client.keptRetryBodyBytes <= KEEP_RETRY_BODY_BYTES, `${client.keptRetryBodyBytes} bytes kept`);
+    // The newest batch's body was kept; the oldest one's was dropped.
+    assert.deepEqual(await client.publishEvents(batches.at(-1)!), []);
+    assert.equal(client.reusedBodies, 1);
+    assert.deepEqual(await client.publishEvents(batches[0]!), []);
+    assert.equal(client.reusedBodies, 1, 'the oldest body was made anew');
+    assert.deepEqual(s.bodies.at(-1), s.bodies[0], 'with the same bytes');
+    await client.close();
+    assert.equal(client.keptRetryBodyBytes, 0);
+  });
 
   it('is made anew when the same key comes back with other records (a batch shrunk across a WAL reopen)', async () => {
     const client = createHttpClient({ url, encoding: 'ndjson', logger: quiet });
