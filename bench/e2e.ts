@@ -364,7 +364,7 @@ async function runOne(tmp: TempRoot, input: string, scenario: Scenario, pipeline
   const log = openSync(logPath, 'w');
   const profDir = join(ROOT, 'bench/results');
   const profName = `e2e-${label}.cpuprofile`;
-  // The flags of the `walship` command's first line (as it ships), then BENCH_NODE_FLAGS
+  // The flags of the `walship` command's launcher (as it ships), then BENCH_NODE_FLAGS
   // (environment, space-separated; later flags win), e.g. --trace-gc.
   const extraFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
   const nodeFlags = [...WALSHIP_NODE_FLAGS, ...extraFlags, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${profName}`] : [])];

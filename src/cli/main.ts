@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/bin/sh
+//usr/bin/env true; exec node --max-semi-space-size=1 "$0" "$@"
 /**
  * # The `walship` command
  *

@@ -1,7 +1,17 @@
 /**
- * The Node flags `walship` runs with: the `walship` command's first line
- * (`#!/usr/bin/env -S node <flags>`), `npm start`, and the benchmarks that measure
- * `walship run` as it ships. A test holds the first line of src/cli/main.ts to this list.
+ * The Node flags `walship` runs with: the `walship` command's first two lines, `npm start`,
+ * and the benchmarks that measure `walship run` as it ships. A test holds the first lines of
+ * src/cli/main.ts to this list.
+ *
+ * The command starts as a shell script whose second line, a comment to JavaScript, replaces
+ * the shell with node and the flags:
+ *
+ *     #!/bin/sh
+ *     //usr/bin/env true; exec node --max-semi-space-size=1 "$0" "$@"
+ *
+ * (`#!/usr/bin/env -S node <flags>` needs GNU or BSD `env`; BusyBox's, Alpine's, has no `-S`
+ * and the command would not start there.) `exec` keeps one process, so signals reach node.
+ * `node dist/cli/main.js` reads both lines as comments and runs without the flags.
  *
  * - `--max-semi-space-size=1`: V8's young generation of 2 × 1 MiB instead of growing to
  *   2 × 16 MiB. Log shipping allocates many short-lived objects per line; a small young

@@ -53,7 +53,7 @@ export interface DeliveryManagerOptions {
   readonly batchMaxBytes?: number;
   /** Batches handed to the mode and not yet settled. @defaultValue 16 */
   readonly inFlightBatches?: number;
-  /** Bytes of those batches. @defaultValue 32 MiB */
+  /** Bytes of those batches. @defaultValue 16 MiB */
   readonly inFlightBytes?: number;
   /** First retry delay of a batch (full jitter). @defaultValue 500 */
   readonly retryMinDelayMs?: number;

@@ -60,7 +60,7 @@ export interface WalOptions {
   readonly syncIntervalMs?: number;
   /** Read-ahead window in records. @defaultValue 64 */
   readonly readAheadRecords?: number;
-  /** Read-ahead window in bytes. @defaultValue 16 MiB */
+  /** Read-ahead window in bytes. @defaultValue 4 MiB */
   readonly readAheadBytes?: number;
   /** Compact the acknowledged range after this many bytes were acknowledged. @defaultValue 64 MiB */
   readonly compactAfterBytes?: number;
