@@ -64,6 +64,22 @@ const queue = [...suites]
  */
 const SUITE_TIMEOUT_MS = Number(process.env.WALSHIP_SUITE_TIMEOUT_MS ?? (soak ? 60 : 10) * 60_000);
 
+/** Suites running now. Each is its own process group, out of reach of the terminal's Ctrl-C: passed on here. */
+const running = new Set();
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of running) killGroup(child, 'SIGKILL');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
 function runSuite(name, files) {
   const started = performance.now();
   return new Promise((resolve) => {
@@ -74,20 +90,18 @@ function runSuite(name, files) {
       // Its own process group, so that a timeout kills the test files' processes too.
       detached: true,
     });
+    running.add(child);
     let timedOut = false;
     const watchdog = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+      killGroup(child, 'SIGKILL');
     }, SUITE_TIMEOUT_MS);
     const out = [];
     const err = [];
     child.stdout.on('data', (chunk) => out.push(chunk));
     child.stderr.on('data', (chunk) => err.push(chunk));
     child.on('close', (exitCode) => {
+      running.delete(child);
       clearTimeout(watchdog);
       const text = Buffer.concat(out).toString();
       process.stdout.write(text);
