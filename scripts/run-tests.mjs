@@ -62,9 +62,22 @@ const queue = [...suites]
  * forces the exit, reporting fewer tests at exit 0, failures included: nodejs/node#64833. It
  * did here: 11 of the model suite's 94 tests went missing from one CI run.)
  */
-const SUITE_TIMEOUT_MS = Number(process.env.WALSHIP_SUITE_TIMEOUT_MS ?? (soak ? 60 : 10) * 60_000);
+const SUITE_TIMEOUT_MS = (() => {
+  const raw = process.env.WALSHIP_SUITE_TIMEOUT_MS;
+  if (raw === undefined) return (soak ? 60 : 10) * 60_000;
+  const ms = Number(raw);
+  if (!/^\d+$/.test(raw) || ms < 1 || ms > 2 ** 31 - 1) {
+    console.error(`WALSHIP_SUITE_TIMEOUT_MS: expected a whole number of milliseconds from 1 to ${2 ** 31 - 1}, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return ms;
+})();
 
-/** Suites running now. Each is its own process group, out of reach of the terminal's Ctrl-C: passed on here. */
+/**
+ * Suites running now. Each is its own process group, out of reach of the terminal's signals:
+ * passed on here (SIGTERM, then SIGKILL 3 s later); if the runner dies without passing them
+ * on, scripts/suite-guard.mjs ends the group.
+ */
 const running = new Set();
 function killGroup(child, signal) {
   try {
@@ -73,19 +86,24 @@ function killGroup(child, signal) {
     child.kill(signal);
   }
 }
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    for (const child of running) killGroup(child, 'SIGKILL');
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    for (const child of running) killGroup(child, 'SIGTERM');
+    setTimeout(() => {
+      for (const child of running) killGroup(child, 'SIGKILL');
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    }, 3000);
   });
 }
 
 function runSuite(name, files) {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files], {
+    const guard = join(root, 'scripts/suite-guard.mjs');
+    const child = spawn(process.execPath, [guard, '--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files], {
       cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin: the guard's lifeline (never written to).
+      stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...(soak ? { WALSHIP_SOAK: '1' } : {}) },
       // Its own process group, so that a timeout kills the test files' processes too.
       detached: true,
