@@ -62,9 +62,11 @@ export interface ReceiverOptions extends ReceiverFaults {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /**
    * Append each accepted log as an NDJSON line to this file before answering 2xx (so what
-   * the sender saw acknowledged is in the file). The idempotency keys stored go to
-   * `<out>.keys`, written after their logs, and are read back on start: a receiver restarted on
-   * the same file keeps deduplicating what it stored before.
+   * the sender saw acknowledged is in the file). Each stored request's key and the size of
+   * `out` after its logs go to `<out>.keys`, written after the logs, and are read back on start:
+   * a receiver restarted on the same file keeps deduplicating what it stored before, and cuts
+   * `out` back to the last committed size (logs of a request it was killed in the middle of
+   * storing are stored again by the retry, once).
    * @defaultValue none
    */
   readonly out?: string;

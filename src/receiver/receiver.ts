@@ -131,8 +131,10 @@ export class Receiver {
   readonly #closeController = new AbortController();
   #faults: ResolvedReceiverFaults;
   #file: FileHandle | undefined;
-  /** `<out>.keys`: one stored key per line, written after the key's logs (see #store). */
+  /** `<out>.keys`: one line per stored request, written after its logs (see #store). */
   #keysFile: FileHandle | undefined;
+  /** Bytes of `out`: where the next request's logs begin. */
+  #outBytes = 0;
   #writeChain: Promise<void> = Promise.resolve();
   /** Bumped by an outage and by close: requests from an older epoch are dropped, not stored. */
   #epoch = 0;
@@ -145,12 +147,13 @@ export class Receiver {
     options: ResolvedReceiverOptions,
     server: Server,
     port: number,
-    files: { out: FileHandle; keys: FileHandle; storedKeys: readonly string[] } | undefined,
+    files: OutFiles | undefined,
   ) {
     this.#options = options;
     this.#server = server;
     this.#file = files?.out;
     this.#keysFile = files?.keys;
+    this.#outBytes = files?.outBytes ?? 0;
     for (const key of files?.storedKeys ?? []) this.#keys.add(key);
     this.#log = options.logger;
     this.#faults = options.faults;
@@ -469,12 +472,15 @@ export class Receiver {
     if (file === undefined || keysFile === undefined) return;
     let text = '';
     for (const l of logs) text += `${JSON.stringify(l)}\n`;
-    // One writer at a time, so the lines of concurrent requests never interleave. The key is
-    // written only after all its lines: a receiver killed in between has no record of the
-    // key, so the retry is stored again (a duplicate line, never a lost one).
+    // One writer at a time, so the lines of concurrent requests never interleave. The commit
+    // line (the key, a tab, the size of `out` after these logs) is written only after all of
+    // them: a receiver killed in between has no record of the request, and the next start
+    // cuts `out` back to the last committed size (openOut), so the retry stores the logs
+    // once, not twice. A request without a key is committed too (an empty key).
     const write = this.#writeChain.then(async () => {
       await file.appendFile(text);
-      if (key !== undefined) await keysFile.appendFile(`${key}\n`);
+      this.#outBytes += Buffer.byteLength(text);
+      await keysFile.appendFile(`${key ?? ''}\t${this.#outBytes}\n`);
     });
     this.#writeChain = write.catch(() => undefined);
     await write;
@@ -574,27 +580,53 @@ async function cutTornTail(handle: FileHandle): Promise<void> {
   if (end < size) await handle.truncate(end);
 }
 
+interface OutFiles {
+  readonly out: FileHandle;
+  readonly keys: FileHandle;
+  readonly storedKeys: readonly string[];
+  readonly outBytes: number;
+}
+
 /**
  * Opens `out` for appending and `<out>.keys`, reading back the keys stored by an earlier run
- * on the same file, so deduplication survives a restart of the receiver. A torn last line
- * (the receiver was killed while writing it) is cut off `out` and ignored in `.keys`: its
- * logs are stored again.
+ * on the same file, so deduplication survives a restart of the receiver. Each line of
+ * `.keys` commits one request: its key, a tab, and the size of `out` once its logs were
+ * written. Logs past the last committed size (the receiver was killed after writing them and
+ * before their commit line, torn or whole) are cut off `out`: their request was never
+ * answered, and the sender's retry stores them again, once. A torn last line of `.keys` is
+ * ignored. (A `.keys` of an older receiver, keys without sizes: only a torn last line of
+ * `out` is cut.)
  */
-async function openOut(path: string): Promise<{ out: FileHandle; keys: FileHandle; storedKeys: string[] }> {
+async function openOut(path: string): Promise<OutFiles> {
   const keysPath = `${path}.keys`;
-  let storedKeys: string[] = [];
+  const storedKeys: string[] = [];
+  let committed: number | undefined;
   let torn = false;
   try {
     const text = await readFile(keysPath, 'utf8');
     torn = text.length > 0 && !text.endsWith('\n');
-    storedKeys = text.split('\n');
-    storedKeys.pop(); // '' after the last newline, or a torn line without one
+    const lines = text.split('\n');
+    lines.pop(); // '' after the last newline, or a torn line without one
+    for (const line of lines) {
+      const tab = line.lastIndexOf('\t');
+      const size = tab >= 0 && /^\d+$/.test(line.slice(tab + 1)) ? Number(line.slice(tab + 1)) : undefined;
+      const key = size === undefined ? line : line.slice(0, tab);
+      if (key !== '') storedKeys.push(key);
+      if (size !== undefined) committed = size;
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const out = await open(path, 'a+');
+  let outBytes: number;
   try {
-    await cutTornTail(out);
+    const { size } = await out.stat();
+    if (committed !== undefined && committed <= size) {
+      if (committed < size) await out.truncate(committed);
+    } else {
+      await cutTornTail(out);
+    }
+    outBytes = (await out.stat()).size;
   } catch (err) {
     await out.close();
     throw err;
@@ -605,7 +637,7 @@ async function openOut(path: string): Promise<{ out: FileHandle; keys: FileHandl
   });
   // End a torn line, so the next key starts a line of its own.
   if (torn) await keys.appendFile('\n');
-  return { out, keys, storedKeys };
+  return { out, keys, storedKeys, outBytes };
 }
 
 export function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {

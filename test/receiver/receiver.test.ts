@@ -2,7 +2,7 @@
 // seed (R3, R4), outages (R5), the `out` file (R1), and what it refuses. Invariants R1–R5 are
 // stated in src/receiver/index.ts.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -279,9 +279,34 @@ describe('receiver input', () => {
       assert.equal(receiver.stats().acceptedRequests, 1, 'the torn key is stored again');
     });
     const keys = readFileSync(`${out}.keys`, 'utf8').split('\n');
-    assert.deepEqual(keys, [first.key, second.key.slice(0, 5), second.key, '']);
+    const size = statSync(out).size;
+    assert.deepEqual(keys, [`${first.key}\t${size / 2}`, second.key.slice(0, 5), `${second.key}\t${size}`, '']);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
     assert.equal(lines.length, 8, 'the four logs of each batch, each stored once');
+  });
+
+  it('killed after writing a request\'s logs and before committing its key, stores them once when the request comes again (R2)', async () => {
+    const out = join(tempDir('walship-receiver'), 'received.ndjson');
+    const first = makeBatch(makeRecords(1, 2));
+    const second = makeBatch(makeRecords(3, 2));
+    await withReceiver({ out }, async (_receiver, client) => {
+      await client.publishEvents(first);
+    });
+    const committed = readFileSync(out, 'utf8');
+    // What a receiver killed between the two writes of `second` leaves: its four log lines
+    // in `out` (the last one torn, to be hard), and no commit line in `.keys`.
+    await withReceiver({ out: `${out}.scratch` }, async (_receiver, client) => {
+      await client.publishEvents(second);
+    });
+    const secondLines = readFileSync(`${out}.scratch`, 'utf8');
+    writeFileSync(out, committed + secondLines.slice(0, -10));
+    await withReceiver({ out }, async (receiver, client) => {
+      await client.publishEvents(first);
+      await client.publishEvents(second);
+      assert.equal(receiver.stats().duplicateRequests, 1);
+      assert.equal(receiver.stats().acceptedRequests, 1);
+    });
+    assert.equal(readFileSync(out, 'utf8'), committed + secondLines, 'each log once, the uncommitted ones cut before the retry stored them');
   });
 
   it('refuses bodies it cannot decode, with the status that says why, and counts them as invalid', async () => {
