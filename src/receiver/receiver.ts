@@ -478,9 +478,21 @@ export class Receiver {
     // cuts `out` back to the last committed size (openOut), so the retry stores the logs
     // once, not twice. A request without a key is committed too (an empty key).
     const write = this.#writeChain.then(async () => {
-      await file.appendFile(text);
-      this.#outBytes += Buffer.byteLength(text);
-      await keysFile.appendFile(`${key ?? ''}\t${this.#outBytes}\n`);
+      const before = this.#outBytes;
+      try {
+        await file.appendFile(text);
+        this.#outBytes += Buffer.byteLength(text);
+        await keysFile.appendFile(`${key ?? ''}\t${this.#outBytes}\n`);
+      } catch (err) {
+        // Answered 500, so retried: nothing of it stays (a part written before a disk-full
+        // error, or all of it when its commit line failed), and the next request's commit
+        // size is where its logs really end.
+        this.#outBytes = before;
+        await file.truncate(before).catch(async () => {
+          this.#outBytes = (await file.stat().catch(() => ({ size: before }))).size;
+        });
+        throw err;
+      }
     });
     this.#writeChain = write.catch(() => undefined);
     await write;

@@ -3,6 +3,8 @@
 // stated in src/receiver/index.ts.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -283,6 +285,54 @@ describe('receiver input', () => {
     assert.deepEqual(keys, [`${first.key}\t${size / 2}`, second.key.slice(0, 5), `${second.key}\t${size}`, '']);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
     assert.equal(lines.length, 8, 'the four logs of each batch, each stored once');
+  });
+
+  it('a write error while storing a request leaves nothing of it in out: the retry stores it once, and a restart keeps every committed log (R2)', async (t) => {
+    const out = join(tempDir('walship-receiver'), 'received.ndjson');
+    // The second append to `out` writes half its lines, then fails with ENOSPC; the second
+    // commit line to `.keys` fails outright.
+    const calls = new Map<string, number>();
+    const realOpen = fsp.open;
+    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
+      const fh = await (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
+      const name = String(path);
+      const append = fh.appendFile.bind(fh);
+      fh.appendFile = (async (data: string) => {
+        const n = (calls.get(name) ?? 0) + 1;
+        calls.set(name, n);
+        if (n === 2 && name === out) {
+          await fh.write(Buffer.from(data).subarray(0, Math.floor(data.length / 2)));
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        if (n === 3 && name === `${out}.keys`) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        return append(data);
+      }) as typeof fh.appendFile;
+      return fh;
+    }) as typeof realOpen;
+    syncBuiltinESMExports();
+    t.after(() => {
+      fsp.open = realOpen;
+      syncBuiltinESMExports();
+    });
+    const batches = [1, 3, 5, 7].map((first) => makeBatch(makeRecords(first, 2)));
+    await withReceiver({ out }, async (receiver, client) => {
+      await client.publishEvents(batches[0]!);
+      await assert.rejects(client.publishEvents(batches[1]!), /500|cannot write out/);
+      await client.publishEvents(batches[1]!); // the retry
+      await assert.rejects(client.publishEvents(batches[2]!), /500|cannot write out/);
+      await client.publishEvents(batches[2]!);
+      await client.publishEvents(batches[3]!);
+      assert.equal(receiver.stats().acceptedRequests, 4);
+    });
+    const stored = () => readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { idempotencyKey: string }).idempotencyKey);
+    const want = batches.flatMap((b) => Array.from({ length: 4 }, () => b.key));
+    assert.deepEqual(stored(), want, 'each request\'s logs once, whole, in order');
+    // A restart on the same files cuts nothing that was committed, and still deduplicates.
+    await withReceiver({ out }, async (receiver, client) => {
+      for (const b of batches) await client.publishEvents(b);
+      assert.equal(receiver.stats().duplicateRequests, 4);
+    });
+    assert.deepEqual(stored(), want);
   });
 
   it('killed after writing a request\'s logs and before committing its key, stores them once when the request comes again (R2)', async () => {
