@@ -155,8 +155,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   }
   await writeState(walDir, { status: 'running', startedAt: resumed ? previous.startedAt : new Date().toISOString(), runs: (resumed ? previous.runs : 0) + 1 });
   const receivedFile = join(walDir, RECEIVED_FILE);
-  const storedBefore = resumed ? await readStored(receivedFile) : new Map<string, number>();
-  const logsAckedBefore = uniqueCovered(expected, storedBefore);
 
   const receiver = await startReceiver({
     failRate: DEMO_FAIL_RATE,
@@ -167,6 +165,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     logger,
   });
+  // Read once the receiver has started: it cuts from the file what it had not committed.
+  const storedBefore = resumed ? await readStored(receivedFile) : new Map<string, number>();
+  const logsAckedBefore = uniqueCovered(expected, storedBefore);
   const config = demoConfig(walDir, files, `${receiver.url}/ingest`, encoding);
   const flusherConfig = config.flushers[0]!;
   const { name: _name, ...flusherOptions } = flusherConfig;

@@ -135,6 +135,8 @@ export class Receiver {
   #keysFile: FileHandle | undefined;
   /** Bytes of `out`: where the next request's logs begin. */
   #outBytes = 0;
+  /** Bytes of `.keys`: where the next commit line begins. */
+  #keysBytes = 0;
   #writeChain: Promise<void> = Promise.resolve();
   /** Bumped by an outage and by close: requests from an older epoch are dropped, not stored. */
   #epoch = 0;
@@ -154,6 +156,7 @@ export class Receiver {
     this.#file = files?.out;
     this.#keysFile = files?.keys;
     this.#outBytes = files?.outBytes ?? 0;
+    this.#keysBytes = files?.keysBytes ?? 0;
     for (const key of files?.storedKeys ?? []) this.#keys.add(key);
     this.#log = options.logger;
     this.#faults = options.faults;
@@ -479,18 +482,23 @@ export class Receiver {
     // once, not twice. A request without a key is committed too (an empty key).
     const write = this.#writeChain.then(async () => {
       const before = this.#outBytes;
+      const keysBefore = this.#keysBytes;
       try {
         await file.appendFile(text);
         this.#outBytes += Buffer.byteLength(text);
-        await keysFile.appendFile(`${key ?? ''}\t${this.#outBytes}\n`);
+        const commit = `${key ?? ''}\t${this.#outBytes}\n`;
+        await keysFile.appendFile(commit);
+        this.#keysBytes += Buffer.byteLength(commit);
       } catch (err) {
-        // Answered 500, so retried: nothing of it stays (a part written before a disk-full
-        // error, or all of it when its commit line failed), and the next request's commit
-        // size is where its logs really end.
+        // Answered 500, so retried: nothing of it stays in either file (a part written before
+        // a disk-full error, or all of its logs when its commit line failed), and the next
+        // request's commit size is where its logs really end.
         this.#outBytes = before;
+        this.#keysBytes = keysBefore;
         await file.truncate(before).catch(async () => {
           this.#outBytes = (await file.stat().catch(() => ({ size: before }))).size;
         });
+        await keysFile.truncate(keysBefore).catch(() => undefined);
         throw err;
       }
     });
@@ -597,6 +605,7 @@ interface OutFiles {
   readonly keys: FileHandle;
   readonly storedKeys: readonly string[];
   readonly outBytes: number;
+  readonly keysBytes: number;
 }
 
 /**
@@ -606,17 +615,18 @@ interface OutFiles {
  * written. Logs past the last committed size (the receiver was killed after writing them and
  * before their commit line, torn or whole) are cut off `out`: their request was never
  * answered, and the sender's retry stores them again, once. A torn last line of `.keys` is
- * ignored. (A `.keys` of an older receiver, keys without sizes: only a torn last line of
- * `out` is cut.)
+ * cut. Without a committed size that fits (new files, a `.keys` of an older receiver, `out`
+ * deleted), only a torn last line of `out` is cut. Either way a commit line for the size
+ * `out` starts at is then written (an empty key), so that the next start cuts back to it.
  */
 async function openOut(path: string): Promise<OutFiles> {
   const keysPath = `${path}.keys`;
   const storedKeys: string[] = [];
   let committed: number | undefined;
-  let torn = false;
+  let wholeKeysBytes = 0;
   try {
     const text = await readFile(keysPath, 'utf8');
-    torn = text.length > 0 && !text.endsWith('\n');
+    wholeKeysBytes = Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1));
     const lines = text.split('\n');
     lines.pop(); // '' after the last newline, or a torn line without one
     for (const line of lines) {
@@ -647,9 +657,17 @@ async function openOut(path: string): Promise<OutFiles> {
     await out.close();
     throw err;
   });
-  // End a torn line, so the next key starts a line of its own.
-  if (torn) await keys.appendFile('\n');
-  return { out, keys, storedKeys, outBytes };
+  const baseline = `\t${outBytes}\n`;
+  try {
+    // A torn commit line (killed while writing it) is cut: its request was never answered.
+    if ((await keys.stat()).size > wholeKeysBytes) await keys.truncate(wholeKeysBytes);
+    await keys.appendFile(baseline);
+  } catch (err) {
+    await keys.close();
+    await out.close();
+    throw err;
+  }
+  return { out, keys, storedKeys, outBytes, keysBytes: wholeKeysBytes + Buffer.byteLength(baseline) };
 }
 
 export function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {

@@ -280,17 +280,18 @@ describe('receiver input', () => {
       assert.equal(receiver.stats().duplicateRequests, 1, 'the key stored before the restart is a duplicate');
       assert.equal(receiver.stats().acceptedRequests, 1, 'the torn key is stored again');
     });
-    const keys = readFileSync(`${out}.keys`, 'utf8').split('\n');
+    // The torn commit line was cut; each start wrote a commit line for the size it began at.
     const size = statSync(out).size;
-    assert.deepEqual(keys, [`${first.key}\t${size / 2}`, second.key.slice(0, 5), `${second.key}\t${size}`, '']);
+    assert.deepEqual(readFileSync(`${out}.keys`, 'utf8').split('\n'), ['\t0', `${first.key}\t${size / 2}`, `\t${size / 2}`, `${second.key}\t${size}`, '']);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
     assert.equal(lines.length, 8, 'the four logs of each batch, each stored once');
   });
 
   it('a write error while storing a request leaves nothing of it in out: the retry stores it once, and a restart keeps every committed log (R2)', async (t) => {
     const out = join(tempDir('walship-receiver'), 'received.ndjson');
-    // The second append to `out` writes half its lines, then fails with ENOSPC; the second
-    // commit line to `.keys` fails outright.
+    // The second append to `out` writes half its lines, then fails with ENOSPC; the fourth
+    // append to `.keys` (the third request's commit line, after the start's own) writes half
+    // its line, then fails with EIO.
     const calls = new Map<string, number>();
     const realOpen = fsp.open;
     fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
@@ -304,7 +305,10 @@ describe('receiver input', () => {
           await fh.write(Buffer.from(data).subarray(0, Math.floor(data.length / 2)));
           throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         }
-        if (n === 3 && name === `${out}.keys`) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        if (n === 4 && name === `${out}.keys`) {
+          await fh.write(Buffer.from(data).subarray(0, 3));
+          throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        }
         return append(data);
       }) as typeof fh.appendFile;
       return fh;
@@ -327,12 +331,34 @@ describe('receiver input', () => {
     const stored = () => readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { idempotencyKey: string }).idempotencyKey);
     const want = batches.flatMap((b) => Array.from({ length: 4 }, () => b.key));
     assert.deepEqual(stored(), want, 'each request\'s logs once, whole, in order');
+    // Every commit line whole, one per stored request (and the start's), the last one at the end of `out`.
+    const commits = readFileSync(`${out}.keys`, 'utf8').split('\n');
+    assert.equal(commits.pop(), '');
+    assert.deepEqual(commits.map((c) => c.slice(0, c.lastIndexOf('\t'))), ['', ...batches.map((b) => b.key)]);
+    assert.equal(commits.at(-1), `${batches[3]!.key}\t${statSync(out).size}`);
     // A restart on the same files cuts nothing that was committed, and still deduplicates.
     await withReceiver({ out }, async (receiver, client) => {
       for (const b of batches) await client.publishEvents(b);
       assert.equal(receiver.stats().duplicateRequests, 4);
     });
     assert.deepEqual(stored(), want);
+  });
+
+  it('killed while storing the first request on new files, stores its logs once when it comes again (R2)', async () => {
+    const out = join(tempDir('walship-receiver'), 'received.ndjson');
+    const batch = makeBatch(makeRecords(1, 2));
+    await withReceiver({ out: `${out}.scratch` }, async (_receiver, client) => {
+      await client.publishEvents(batch);
+    });
+    const lines = readFileSync(`${out}.scratch`, 'utf8');
+    // Started once (nothing stored), then killed after writing the logs and before their commit.
+    await withReceiver({ out }, async () => {});
+    writeFileSync(out, lines);
+    await withReceiver({ out }, async (receiver, client) => {
+      await client.publishEvents(batch);
+      assert.equal(receiver.stats().acceptedRequests, 1);
+    });
+    assert.equal(readFileSync(out, 'utf8'), lines);
   });
 
   it('killed after writing a request\'s logs and before committing its key, stores them once when the request comes again (R2)', async () => {
