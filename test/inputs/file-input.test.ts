@@ -7,35 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import fsp from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ErrorCodes, isWalshipError } from '../../src/errors.ts';
 import { createInput } from '../../src/inputs/index.ts';
+import { hookOpen } from '../helpers/hook-open.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 import { exactlyOnce, lines, numbered, quiet, received, startRig, until } from './harness.ts';
 
 const FAST = { pollMs: 50, rotatedCloseMs: 200, readFromHead: true } as const;
-
-/**
- * Runs `onOpen(path)` inside `fs.promises.open`, before the real open, for the rest of the test
- * (patched through syncBuiltinESMExports, so input_file's own import sees it): a rename or a
- * delete lands exactly between input_file's look at a path and its open.
- */
-function hookOpen(t: { after(fn: () => void): void }, onOpen: (path: unknown) => void): void {
-  const realOpen = fsp.open;
-  fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
-    onOpen(path);
-    return (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
-  }) as typeof realOpen;
-  syncBuiltinESMExports();
-  t.after(() => {
-    fsp.open = realOpen;
-    syncBuiltinESMExports();
-  });
-}
-
 
 describe('input_file', () => {
   it('follows appends to a file and tags each log with its path', async () => {
@@ -163,13 +143,13 @@ describe('input_file', () => {
     // The rotation lands exactly between the restart's look at app.log and its open: the
     // open finds the new (empty) file at the path.
     let rotated = false;
-    hookOpen(t, (path) => {
+    hookOpen(t, { before: (path) => {
       if (!rotated && path === app) {
         rotated = true;
         renameSync(app, `${app}.1`);
         writeFileSync(app, '');
       }
-    });
+    } });
 
     const second = rig.input({ type: 'input_file', path: app, ...FAST });
     await second.start();
@@ -187,13 +167,13 @@ describe('input_file', () => {
     await input.start();
     const short = join(root, 'tmp.log');
     let injected = false;
-    hookOpen(t, (path) => {
+    hookOpen(t, { before: (path) => {
       if (!injected && path === short) {
         injected = true;
         unlinkSync(short); // a short-lived log file …
         writeFileSync(join(root, 'credentials.txt'), 'SECRET=hunter2\n'); // … whose inode the next file may take
       }
-    });
+    } });
     writeFileSync(short, 'short-lived\n');
     await until(() => injected, 'the open of tmp.log');
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -212,13 +192,13 @@ describe('input_file', () => {
     await first.stop();
     appendFileSync(app, lines(numbered('app', 11, 20)));
     let renamed = false;
-    hookOpen(t, (path) => {
+    hookOpen(t, { before: (path) => {
       if (!renamed && path === app) {
         renamed = true;
         renameSync(app, join(root, 'app-1.log'));
         writeFileSync(app, '');
       }
-    });
+    } });
     const second = rig.input(config);
     await second.start();
     assert.equal(renamed, true);
@@ -274,7 +254,7 @@ describe('input_file', () => {
     const input = rig.input({ type: 'input_file', path: app, pollMs: 50, rotatedCloseMs: 200 });
     await input.start();
     let step = 0;
-    hookOpen(t, (path) => {
+    hookOpen(t, { before: (path) => {
       if (step === 0 && path === app) {
         step = 1;
         renameSync(app, `${app}.1`);
@@ -282,7 +262,7 @@ describe('input_file', () => {
         step = 2;
         renameSync(`${app}.1`, `${app}.2`);
       }
-    });
+    } });
     writeFileSync(app, lines(numbered('x', 1, 5)));
     await until(() => step === 2, 'both renames injected');
     await until(() => received(rig.receiver).length >= 5, 'the 5 lines');

@@ -3,8 +3,6 @@
 // stated in src/receiver/index.ts.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import fsp from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -20,11 +18,21 @@ import { type Receiver, type ReceiverOptions, startReceiver } from '../../src/re
 import { lz4BlockCompressSync as lz4Compress } from '../../src/sinks/http/lz4-block.ts';
 import { createHttpClient, type HttpClient, type HttpSinkOptions } from '../../src/sinks/http/index.ts';
 import { captureLogger } from '../helpers/capture-logger.ts';
+import { hookOpen } from '../helpers/hook-open.ts';
 import { tempDir } from '../helpers/tmpdir.ts';
 import { expectedIds, makeBatch, makeRecords, sampleGroup } from '../sinks/http/fixtures.ts';
 import { rejection } from '../helpers/rejection.ts';
 
 const quiet = captureLogger('warn').logger;
+
+/** The lines a receiver writes to `out` for `batch` (a receiver of its own, on a scratch file). */
+async function linesStored(batch: ReturnType<typeof makeBatch>): Promise<string> {
+  const out = join(tempDir('walship-receiver'), 'scratch.ndjson');
+  await withReceiver({ out }, async (_receiver, client) => {
+    await client.publishEvents(batch);
+  });
+  return readFileSync(out, 'utf8');
+}
 
 async function withReceiver(
   options: ReceiverOptions,
@@ -293,30 +301,24 @@ describe('receiver input', () => {
     // append to `.keys` (the third request's commit line, after the start's own) writes half
     // its line, then fails with EIO.
     const calls = new Map<string, number>();
-    const realOpen = fsp.open;
-    fsp.open = (async (path: Parameters<typeof realOpen>[0], ...rest: unknown[]) => {
-      const fh = await (realOpen as (...a: unknown[]) => ReturnType<typeof realOpen>)(path, ...rest);
-      const name = String(path);
-      const append = fh.appendFile.bind(fh);
-      fh.appendFile = (async (data: string) => {
-        const n = (calls.get(name) ?? 0) + 1;
-        calls.set(name, n);
-        if (n === 2 && name === out) {
-          await fh.write(Buffer.from(data).subarray(0, Math.floor(data.length / 2)));
-          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-        }
-        if (n === 4 && name === `${out}.keys`) {
-          await fh.write(Buffer.from(data).subarray(0, 3));
-          throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
-        }
-        return append(data);
-      }) as typeof fh.appendFile;
-      return fh;
-    }) as typeof realOpen;
-    syncBuiltinESMExports();
-    t.after(() => {
-      fsp.open = realOpen;
-      syncBuiltinESMExports();
+    hookOpen(t, {
+      after: (path, fh) => {
+        const name = String(path);
+        const append = fh.appendFile.bind(fh);
+        fh.appendFile = (async (data: string) => {
+          const n = (calls.get(name) ?? 0) + 1;
+          calls.set(name, n);
+          if (n === 2 && name === out) {
+            await fh.write(Buffer.from(data).subarray(0, Math.floor(data.length / 2)));
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          }
+          if (n === 4 && name === `${out}.keys`) {
+            await fh.write(Buffer.from(data).subarray(0, 3));
+            throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+          }
+          return append(data);
+        }) as typeof fh.appendFile;
+      },
     });
     const batches = [1, 3, 5, 7].map((first) => makeBatch(makeRecords(first, 2)));
     await withReceiver({ out }, async (receiver, client) => {
@@ -347,10 +349,7 @@ describe('receiver input', () => {
   it('killed while storing the first request on new files, stores its logs once when it comes again (R2)', async () => {
     const out = join(tempDir('walship-receiver'), 'received.ndjson');
     const batch = makeBatch(makeRecords(1, 2));
-    await withReceiver({ out: `${out}.scratch` }, async (_receiver, client) => {
-      await client.publishEvents(batch);
-    });
-    const lines = readFileSync(`${out}.scratch`, 'utf8');
+    const lines = await linesStored(batch);
     // Started once (nothing stored), then killed after writing the logs and before their commit.
     await withReceiver({ out }, async () => {});
     writeFileSync(out, lines);
@@ -371,10 +370,7 @@ describe('receiver input', () => {
     const committed = readFileSync(out, 'utf8');
     // What a receiver killed between the two writes of `second` leaves: its four log lines
     // in `out` (the last one torn, to be hard), and no commit line in `.keys`.
-    await withReceiver({ out: `${out}.scratch` }, async (_receiver, client) => {
-      await client.publishEvents(second);
-    });
-    const secondLines = readFileSync(`${out}.scratch`, 'utf8');
+    const secondLines = await linesStored(second);
     writeFileSync(out, committed + secondLines.slice(0, -10));
     await withReceiver({ out }, async (receiver, client) => {
       await client.publishEvents(first);
