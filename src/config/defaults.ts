@@ -74,7 +74,7 @@ export const DEFAULT_BATCH_MAX_BYTES = 4 * MiB;
 export const DEFAULT_HTTP_ENCODING = 'json' as const;
 /** Compression of SLS (protobuf) requests: a raw LZ4 block, as iLogtail sends by default. */
 export const DEFAULT_HTTP_SLS_COMPRESSION = 'lz4' as const;
-/** Keep-alive connections per host (undici Pool `connections`). */
+/** Keep-alive connections per host (the HTTP agent's `maxSockets`). */
 export const DEFAULT_HTTP_CONCURRENCY = 4;
 /** One HTTP request, connect to last body byte (ms). */
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;

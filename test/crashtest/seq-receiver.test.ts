@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { request } from 'undici';
 import { seqLine } from '../../src/crashtest/seq-input.ts';
 import { SeqReceiver } from '../../src/crashtest/seq-receiver.ts';
 
 async function post(url: string, seqs: number[], key?: string): Promise<number> {
   const body = seqs.map((s) => JSON.stringify({ contents: { content: seqLine(s).trimEnd() } })).join('\n');
-  const res = await request(`${url}/ingest`, { method: 'POST', body, headers: key === undefined ? {} : { 'x-walship-idempotency-key': key } });
-  await res.body.dump();
-  return res.statusCode;
+  // fetch reports a network failure as "fetch failed" with the socket's error as its cause.
+  const res = await fetch(`${url}/ingest`, { method: 'POST', body, headers: key === undefined ? {} : { 'x-walship-idempotency-key': key } }).catch((err: Error) => {
+    throw err.cause ?? err;
+  });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 describe('SeqReceiver', () => {

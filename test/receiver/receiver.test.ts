@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { deflateSync, gzipSync } from 'node:zlib';
 
-import { request } from 'undici';
 
 import { DeliveryError } from '../../src/delivery/delivery-error.ts';
 import { ErrorCodes, WalshipError } from '../../src/errors.ts';
@@ -54,10 +53,10 @@ async function post(
   url: string,
   body: Buffer | string,
   headers: Record<string, string>,
-): Promise<{ status: number; text: string; headers: Record<string, unknown> } | 'error'> {
+): Promise<{ status: number; text: string } | 'error'> {
   try {
-    const res = await request(url, { method: 'POST', body, headers });
-    return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
+    const res = await fetch(url, { method: 'POST', body, headers });
+    return { status: res.status, text: await res.text() };
   } catch {
     return 'error';
   }
@@ -426,12 +425,12 @@ describe('receiver input', () => {
 
   it('answers HEAD with 200 and GET /stats with the counters, without counting them as requests', async () => {
     await withReceiver({}, async (receiver) => {
-      const head = await request(`${receiver.url}/anything`, { method: 'HEAD' });
-      await head.body.dump();
-      assert.equal(head.statusCode, 200);
-      const res = await request(`${receiver.url}/stats`);
-      assert.equal(res.statusCode, 200);
-      assert.deepEqual(await res.body.json(), receiver.stats());
+      const head = await fetch(`${receiver.url}/anything`, { method: 'HEAD' });
+      await head.arrayBuffer();
+      assert.equal(head.status, 200);
+      const res = await fetch(`${receiver.url}/stats`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), receiver.stats());
       assert.equal(receiver.stats().requests, 0);
     });
   });
@@ -566,13 +565,13 @@ describe('receiver edge cases (found by a code review; each fails on the code be
     writeFileSync(`${out}.keys`, 'k1\n');
     const r = await startReceiver({ out, keepLogs: false, keepRequests: 0 });
     try {
-      const res = await request(`${r.url}/ingest`, {
+      const res = await fetch(`${r.url}/ingest`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-ndjson', 'x-walship-idempotency-key': 'k2' },
         body: '{"time":2,"contents":{"seq":"2"}}\n',
       });
-      await res.body.text();
-      assert.equal(res.statusCode, 200);
+      await res.text();
+      assert.equal(res.status, 200);
     } finally {
       await r.close();
     }
@@ -588,13 +587,13 @@ describe('receiver edge cases (found by a code review; each fails on the code be
     const r = await startReceiver({ keepLogs: false });
     try {
       const body = Buffer.from(encodeLogGroup({ logs: [{ time: 1, contents: [{ key: 'a', value: 'b' }] }], logTags: [] }));
-      const res = await request(`${r.url}/logstores/bad%E0%A4/shards/lb`, {
+      const res = await fetch(`${r.url}/logstores/bad%E0%A4/shards/lb`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-protobuf', 'x-log-bodyrawsize': String(body.length) },
         body,
       });
-      await res.body.text();
-      assert.equal(res.statusCode, 400);
+      await res.text();
+      assert.equal(res.status, 400);
       assert.equal(r.stats().invalidRequests, 1);
     } finally {
       await r.close();

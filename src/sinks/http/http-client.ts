@@ -1,6 +1,5 @@
-import type { Readable } from 'node:stream';
-import type { ConnectionOptions } from 'node:tls';
-import { Pool } from 'undici';
+import http from 'node:http';
+import https from 'node:https';
 import { DeliveryError } from '../../delivery/delivery-error.ts';
 import type { DeliveryBatch, DeliveryRecord, ProtocolClient } from '../../delivery/protocol-client.ts';
 import { ErrorCodes, isWalshipError } from '../../errors.ts';
@@ -32,8 +31,8 @@ interface RequestSpec {
 }
 
 /**
- * A {@link ProtocolClient} for one HTTP(S) host, over an undici keep-alive `Pool` of
- * `concurrency` connections.
+ * A {@link ProtocolClient} for one HTTP(S) host, over a keep-alive `node:http` (or `node:https`)
+ * agent of at most `concurrency` connections.
  *
  * **Acks (D1).** Only a 2xx answer acknowledges a request; the body of every answer is read
  * (or the connection dropped) before the promise settles.
@@ -79,7 +78,12 @@ export const KEEP_RETRY_BODY_BYTES = 8 * 1024 * 1024;
 export class HttpClient implements ProtocolClient {
   readonly name: string;
   readonly options: ResolvedHttpSinkOptions;
-  readonly #pool: Pool;
+  readonly #agent: http.Agent;
+  readonly #transport: typeof http | typeof https;
+  /** `request()` options shared by every request: the agent, host, port (and TLS server name). */
+  readonly #target: http.RequestOptions;
+  /** Requests on the wire; `close()` waits for them. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #log: Logger;
   #connected = false;
   #closing: Promise<void> | undefined;
@@ -99,29 +103,35 @@ export class HttpClient implements ProtocolClient {
   readonly #retryBodies = new Map<string, { readonly body: Buffer; readonly records: readonly DeliveryRecord[] }>();
   #retryBodyBytes = 0;
   #reusedBodies = 0;
+  #staleRetries = 0;
 
   constructor(options: ResolvedHttpSinkOptions) {
     this.options = options;
     this.name = options.name;
     this.#log = options.logger;
-    const connect: Record<string, unknown> = { timeout: options.timeoutMs };
-    if (options.tls !== undefined) {
-      const tls: ConnectionOptions = {
-        ca: options.tls.ca as ConnectionOptions['ca'],
-        cert: options.tls.cert,
-        key: options.tls.key,
-        rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
-      };
-      if (options.tls.servername !== undefined) tls.servername = options.tls.servername;
-      Object.assign(connect, tls);
-    }
     this.#slots = options.concurrency;
-    this.#pool = new Pool(options.origin, {
-      connections: options.concurrency,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      connect,
-    });
+    // The agent never holds more sockets than slots: a request waits for its slot (before its
+    // clock starts), not in the agent's queue.
+    const agentOptions: https.AgentOptions = {
+      keepAlive: true,
+      maxSockets: options.concurrency,
+      maxFreeSockets: options.concurrency,
+      scheduling: 'lifo',
+    };
+    const { url, tls } = options;
+    const https_ = url.protocol === 'https:';
+    if (tls !== undefined) {
+      agentOptions.ca = tls.ca as https.AgentOptions['ca'];
+      agentOptions.cert = tls.cert;
+      agentOptions.key = tls.key;
+      agentOptions.rejectUnauthorized = tls.rejectUnauthorized ?? true;
+    }
+    this.#transport = https_ ? https : http;
+    this.#agent = https_ ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    // `[::1]` in a URL is host `::1` to a socket.
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.#target = { agent: this.#agent, host, port: url.port === '' ? (https_ ? 443 : 80) : Number(url.port) };
+    if (tls?.servername !== undefined) (this.#target as https.RequestOptions).servername = tls.servername;
     this.#log.debug(
       { encoding: options.encoding, concurrency: options.concurrency, headerNames: Object.keys(options.headers) },
       'http client created',
@@ -148,6 +158,11 @@ export class HttpClient implements ProtocolClient {
     return this.#reusedBodies;
   }
 
+  /** Requests sent again on a new connection after a kept-alive one turned out closed. */
+  get staleConnectionRetries(): number {
+    return this.#staleRetries;
+  }
+
   /** Bytes of the bodies kept for retries now (at most {@link KEEP_RETRY_BODY_BYTES}). */
   get keptRetryBodyBytes(): number {
     return this.#retryBodyBytes;
@@ -160,7 +175,8 @@ export class HttpClient implements ProtocolClient {
       this.#retryBodyBytes = 0;
       this.#closeAbort.abort(new DeliveryError('the HTTP client is closing', { kind: 'retryable', reason: 'closed' }));
       // Waits for requests in flight (each bounded by `timeoutMs`); abort them to stop sooner.
-      await this.#pool.close();
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      this.#agent.destroy();
       this.#log.debug('http client closed');
     })();
     return this.#closing;
@@ -356,20 +372,17 @@ export class HttpClient implements ProtocolClient {
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = await this.#pool.request({
-        method: spec.method,
-        path: spec.path,
-        headers: spec.headers,
-        body: spec.body,
-        signal: controller.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      // Read (or drop) the body before settling: undici needs it to reuse the connection, and
-      // a 2xx counts as an ack only once the whole answer arrived.
-      const snippet = await readBodySnippet(res.body as unknown as Readable);
+      if (this.#closing !== undefined) throw new DeliveryError(`${what}: the client is closed`, { kind: 'retryable', reason: 'closed' });
+      const exchange = this.#send(spec, controller.signal);
+      this.#inFlight.add(exchange);
+      let answer: Exchange;
+      try {
+        answer = await exchange;
+      } finally {
+        this.#inFlight.delete(exchange);
+      }
       this.#setConnected(true);
-      return { status: res.statusCode, retryAfter: res.headers['retry-after'], snippet };
+      return answer;
     } catch (err) {
       const failure = transportError(err, { what, timedOut, timeoutMs, aborted });
       if (failure.reason !== 'aborted' && failure.reason !== 'closed') this.#setConnected(false, failure);
@@ -378,6 +391,38 @@ export class HttpClient implements ProtocolClient {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Sends `spec` and reads the whole answer (a 2xx counts as an ack only once all of it arrived). */
+  async #send(spec: RequestSpec, signal: AbortSignal): Promise<Exchange> {
+    const headers: http.OutgoingHttpHeaders = spec.headers;
+    if (spec.body !== undefined) headers['content-length'] = spec.body.length;
+    let res: http.IncomingMessage;
+    try {
+      res = await this.#request(spec, headers, signal);
+    } catch (err) {
+      // A kept-alive socket the server had already closed (its FIN not yet seen here, or a
+      // server's idle timeout crossing our request): sent again once on a new connection,
+      // as Node's documentation advises. Safe: the request carries its idempotency key (D2).
+      if (!(err as { reusedSocket?: boolean }).reusedSocket || (err as NodeJS.ErrnoException).code !== 'ECONNRESET' || signal.aborted) throw err;
+      this.#staleRetries++;
+      this.#log.debug({ path: spec.path }, 'kept-alive connection was closed by the server; sending again on a new one');
+      res = await this.#request(spec, headers, signal);
+    }
+    // Read (or drop) the body before settling: the connection is reused only after it.
+    const snippet = await readBodySnippet(res);
+    return { status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], snippet };
+  }
+
+  /** One request; resolves with the response (headers received), rejects with the request's error. */
+  #request(spec: RequestSpec, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<http.IncomingMessage> {
+    return new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = this.#transport.request({ ...this.#target, method: spec.method, path: spec.path, headers, signal });
+      req.once('response', resolve);
+      // `on`, not `once`: a request can report a second error (after an abort) and must not crash.
+      req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
+      req.end(spec.body);
+    });
   }
 
   #setConnected(connected: boolean, why?: DeliveryError): void {

@@ -1,6 +1,6 @@
 /**
  * Turning an HTTP exchange's outcome into a {@link DeliveryError} (D3), and reading response
- * bodies so that undici can reuse the connection.
+ * bodies so that the agent can reuse the connection.
  */
 import type { Readable } from 'node:stream';
 import { HTTP_ERROR_BODY_SNIPPET_BYTES, HTTP_MAX_DISCARDED_BODY_BYTES } from '../../config/defaults.ts';
@@ -8,8 +8,8 @@ import { classifyHttpStatus, DeliveryError, networkFailure, parseRetryAfter } fr
 
 /**
  * Reads a response body to its end, keeping only its first `keep` bytes. Past
- * {@link HTTP_MAX_DISCARDED_BODY_BYTES} the body is destroyed instead (undici then drops the
- * connection rather than reading an unbounded body).
+ * {@link HTTP_MAX_DISCARDED_BODY_BYTES} the body is destroyed instead (the connection is
+ * dropped rather than reading an unbounded body).
  */
 export async function readBodySnippet(body: Readable, keep = HTTP_ERROR_BODY_SNIPPET_BYTES): Promise<Buffer> {
   const kept: Buffer[] = [];
@@ -75,9 +75,6 @@ export function statusError(
   return new DeliveryError(message, { kind: 'permanent', reason, statusCode: status });
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-const CLOSED_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
-
 export interface FailureContext {
   readonly what: string;
   /** The request's own deadline fired. */
@@ -90,8 +87,7 @@ export interface FailureContext {
 /** The (always retryable) DeliveryError for a request that got no HTTP answer. */
 export function transportError(err: unknown, ctx: FailureContext): DeliveryError {
   if (err instanceof DeliveryError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (ctx.timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+  if (ctx.timedOut) {
     return new DeliveryError(`${ctx.what}: no complete answer within ${ctx.timeoutMs} ms`, {
       kind: 'retryable',
       reason: 'timeout',
@@ -100,18 +96,6 @@ export function transportError(err: unknown, ctx: FailureContext): DeliveryError
   }
   if (ctx.aborted) {
     return new DeliveryError(`${ctx.what}: aborted by the caller`, { kind: 'retryable', reason: 'aborted', cause: err });
-  }
-  if (typeof code === 'string' && CLOSED_CODES.has(code)) {
-    return new DeliveryError(`${ctx.what}: the client is closed`, { kind: 'retryable', reason: 'closed', cause: err });
-  }
-  if (code === 'UND_ERR_SOCKET') {
-    // "other side closed" and friends: name the socket's own error when there is one.
-    const inner = (err as { cause?: { code?: unknown } }).cause?.code;
-    return new DeliveryError(`${ctx.what}: ${(err as Error).message}`, {
-      kind: 'retryable',
-      reason: typeof inner === 'string' ? inner.toLowerCase() : 'socket_closed',
-      cause: err,
-    });
   }
   return networkFailure(err, ctx.what);
 }

@@ -14,7 +14,7 @@ export type HttpEncoding = 'sls' | 'json' | 'ndjson';
 /** Compression of `sls` requests (`x-log-compresstype`): a raw LZ4 block, zlib deflate, or none. */
 export type SlsCompression = 'lz4' | 'deflate' | 'none';
 
-/** TLS settings, passed to Node's `tls.connect` by undici's connector. */
+/** TLS settings, passed to Node's `tls.connect` through the `https.Agent`. */
 export type HttpSinkTlsOptions = SinkTlsOptions;
 
 /** Options of {@link createHttpClient}: one client per host URL. Every field but `url` is optional. */
@@ -39,7 +39,7 @@ export interface HttpSinkOptions {
    */
   readonly gzip?: boolean;
   /**
-   * Keep-alive connections to the host (undici Pool `connections`).
+   * Keep-alive connections to the host (the agent's `maxSockets`).
    * @defaultValue 4 ({@link DEFAULT_HTTP_CONCURRENCY})
    */
   readonly concurrency?: number;
@@ -72,7 +72,7 @@ export interface HttpSinkOptions {
 export interface ResolvedHttpSinkOptions {
   /** The URL without credentials. */
   readonly url: URL;
-  /** `protocol//host:port` for undici's Pool. */
+  /** `protocol//host:port`, for messages. */
   readonly origin: string;
   /** The URL's path without a trailing slash (`''` for the root), plus its query for json/ndjson. */
   readonly basePath: string;

@@ -2,8 +2,10 @@
  * # sinks/http: delivering records over HTTP(S)
  *
  * One {@link HttpClient} per host URL implements delivery's `ProtocolClient`; a connection
- * mode (single, failover, load-balance) drives several of them. Requests go through an undici
- * keep-alive `Pool` (`concurrency` connections, `timeoutMs` per request).
+ * mode (single, failover, load-balance) drives several of them. Requests go through a
+ * keep-alive `node:http` / `node:https` agent (`concurrency` connections, `timeoutMs` per
+ * request). Node's own client, not undici: the same throughput here with 15–20 MB less peak
+ * RSS and ≈ 0.5 s less CPU per 2 M lines (bench/e2e.ts, alternating runs, session 7).
  *
  * ## Wire formats
  *

@@ -497,13 +497,57 @@ describe('HTTP sink network failures', () => {
 
   it('fails as retryable when the connection is reset without an answer', async () => {
     await withClient({ resetRate: 1 }, { encoding: 'sls' }, async (client, receiver) => {
-      await client.connect(1000);
       const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
       assert.equal(err.kind, 'retryable');
+      assert.equal(err.reason, 'econnreset');
       assert.equal(client.isConnected(), false);
-      assert.equal(receiver.stats().faults.reset, 1);
+      assert.equal(receiver.stats().faults.reset, 1, 'a reset on a new connection is not sent again');
+      assert.equal(client.staleConnectionRetries, 0);
       assert.equal(receiver.stats().logs, 0);
     });
+  });
+
+  it('sends a request once more on a new connection when a kept-alive one is reset, and only once', async () => {
+    await withClient({ resetRate: 1 }, { encoding: 'sls' }, async (client, receiver) => {
+      await client.connect(1000); // the HEAD leaves a kept-alive connection
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
+      assert.equal(err.kind, 'retryable');
+      assert.equal(err.reason, 'econnreset');
+      assert.equal(receiver.stats().faults.reset, 2, 'the kept-alive attempt and one on a new connection');
+      assert.equal(client.staleConnectionRetries, 1);
+    });
+  });
+
+  it('delivers through a kept-alive connection the server closed under it (the stale socket race), without a failure', async () => {
+    // The server drops its first connection when a second request arrives on it, as a server
+    // whose idle timeout fires while the request is on its way would.
+    const connections = new Map<object, number>();
+    let first: object | undefined;
+    const server = createServer((req, res) => {
+      first ??= req.socket;
+      const n = (connections.get(req.socket) ?? 0) + 1;
+      connections.set(req.socket, n);
+      if (req.socket === first && n === 2) {
+        req.socket.destroy();
+        return;
+      }
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = createHttpClient({ url: `http://127.0.0.1:${port}/ingest`, encoding: 'ndjson', concurrency: 1, logger: quiet });
+    try {
+      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(1, 1))), []);
+      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(2, 1))), []);
+      assert.equal(client.staleConnectionRetries, 1);
+      assert.equal(client.isConnected(), true);
+      assert.equal(connections.size, 2, 'the retry went over a new connection');
+    } finally {
+      await client.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("fails as a retryable 'timeout' when the receiver answers later than timeoutMs", async () => {
@@ -550,6 +594,18 @@ describe('HTTP sink network failures', () => {
       const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 2)), controller.signal));
       assert.equal(err.reason, 'aborted');
       assert.equal(err.kind, 'retryable');
+    });
+  });
+
+  it('close() lets a request on the wire finish and refuses one still waiting for a connection', async () => {
+    await withClient({ latencyMs: 300 }, { encoding: 'ndjson', concurrency: 1 }, async (client, receiver) => {
+      const onWire = client.publishEvents(makeBatch(makeRecords(1, 1)));
+      const waiting = rejection(client.publishEvents(makeBatch(makeRecords(2, 1))));
+      while (receiver.stats().requests === 0) await new Promise((r) => setTimeout(r, 5));
+      await client.close();
+      assert.deepEqual(await onWire, [], 'the request on the wire was answered before close() resolved');
+      assert.equal((await waiting).reason, 'closed');
+      assert.equal(receiver.stats().requests, 1, 'only the first batch was sent');
     });
   });
 
