@@ -31,6 +31,15 @@ interface RequestSpec {
 }
 
 /**
+ * A request whose body is made once it has a connection slot: bodies waiting for a slot
+ * would otherwise all exist at once (the in-flight window's batches, ≈ twice `concurrency`
+ * bodies of ≈ 2.7 MB each on the e2e bench), where only `concurrency` can be on the wire.
+ */
+interface PendingRequest extends Omit<RequestSpec, 'body'> {
+  readonly body: () => Buffer | Promise<Buffer>;
+}
+
+/**
  * A {@link ProtocolClient} for one HTTP(S) host, over a keep-alive `node:http` (or `node:https`)
  * agent of at most `concurrency` connections.
  *
@@ -217,7 +226,7 @@ export class HttpClient implements ProtocolClient {
   async #sendSls(record: DeliveryRecord, key: string, signal: AbortSignal | undefined): Promise<void> {
     const { compression, basePath } = this.options;
     const path = `${basePath}/logstores/${encodeURIComponent(record.meta.logstore)}/shards/lb`;
-    const body = await encodeSlsBody(record.payload, compression);
+    const body = (): Promise<Buffer> => encodeSlsBody(record.payload, compression);
     const headers: Record<string, string> = {
       ...this.options.headers,
       'user-agent': USER_AGENT,
@@ -232,14 +241,17 @@ export class HttpClient implements ProtocolClient {
 
   async #sendJson(records: readonly DeliveryRecord[], key: string, signal: AbortSignal | undefined): Promise<void> {
     const encoding = this.options.encoding === 'ndjson' ? 'ndjson' : 'json';
-    const kept = this.#takeRetryBody(key);
-    let body: Buffer;
-    if (kept !== undefined && kept.records.length === records.length && kept.records.every((r, i) => r === records[i])) {
-      body = kept.body;
-      this.#reusedBodies++;
-    } else {
-      body = await this.#jsonBody(records, key, encoding);
-    }
+    let body: Buffer | undefined;
+    const makeBody = async (): Promise<Buffer> => {
+      const kept = this.#takeRetryBody(key);
+      if (kept !== undefined && kept.records.length === records.length && kept.records.every((r, i) => r === records[i])) {
+        this.#reusedBodies++;
+        body = kept.body;
+      } else {
+        body = await this.#jsonBody(records, key, encoding);
+      }
+      return body;
+    };
     const headers: Record<string, string> = {
       ...this.options.headers,
       'user-agent': USER_AGENT,
@@ -248,13 +260,13 @@ export class HttpClient implements ProtocolClient {
     };
     if (this.options.gzip) headers['content-encoding'] = 'gzip';
     try {
-      await this.#post({ method: 'POST', path: this.options.basePath, headers, body }, signal);
+      await this.#post({ method: 'POST', path: this.options.basePath, headers, body: makeBody }, signal);
     } catch (err) {
-      if (err instanceof DeliveryError && err.kind !== 'permanent' && this.#closing === undefined) this.#keepRetryBody(key, body, records);
+      if (body !== undefined && err instanceof DeliveryError && err.kind !== 'permanent' && this.#closing === undefined) this.#keepRetryBody(key, body, records);
       throw err;
     }
     // A 2xx: the server read all of it; a pooled buffer goes back.
-    releaseJsonBody(body);
+    releaseJsonBody(body!);
   }
 
   #takeRetryBody(key: string): { readonly body: Buffer; readonly records: readonly DeliveryRecord[] } | undefined {
@@ -297,7 +309,7 @@ export class HttpClient implements ProtocolClient {
   }
 
   /** Sends a POST; resolves on a 2xx (the ack), rejects with a DeliveryError otherwise. */
-  async #post(spec: RequestSpec, signal: AbortSignal | undefined): Promise<void> {
+  async #post(spec: PendingRequest, signal: AbortSignal | undefined): Promise<void> {
     const what = `${spec.method} ${this.options.origin}${spec.path}`;
     const answer = await this.#exchange(spec, this.options.timeoutMs, signal);
     const err = statusError(answer.status, answer.retryAfter, answer.snippet, {
@@ -314,13 +326,14 @@ export class HttpClient implements ProtocolClient {
    * One request and its whole answer within `timeoutMs`. Resolves with the status for any
    * HTTP answer; rejects with a retryable DeliveryError when there was none.
    */
-  async #exchange(spec: RequestSpec, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
+  async #exchange(spec: RequestSpec | PendingRequest, timeoutMs: number, signal?: AbortSignal): Promise<Exchange> {
     // `timeoutMs` runs from connecting to the last byte: a request waiting for one of the
     // `concurrency` connections is not on the clock yet (it would time out without ever
     // having been slow, and its retry would queue again).
     await this.#acquireSlot(signal);
     try {
-      return await this.#timedExchange(spec, timeoutMs, signal);
+      const ready = typeof spec.body === 'function' ? { ...spec, body: await spec.body() } : (spec as RequestSpec);
+      return await this.#timedExchange(ready, timeoutMs, signal);
     } finally {
       this.#releaseSlot();
     }
