@@ -353,6 +353,19 @@ describe('HTTP sink, JSON and NDJSON encodings', () => {
     });
   });
 
+  it('makes a body only once its request has a connection slot (bodies waiting for one would all be in memory)', async () => {
+    await withClient({ latencyMs: 300 }, { encoding: 'ndjson', concurrency: 1 }, async (client) => {
+      const order: string[] = [];
+      const good = makeRecord(1, sampleGroup('a', 1));
+      const bad = { ...good, seq: 2, idempotencyKey: 'w-2', payload: Buffer.from([0xff, 0xff, 0xff]) };
+      const first = client.publishEvents(makeBatch([good])).then(() => order.push('first answered'));
+      // Its body cannot be made; that shows only when it is made.
+      const second = rejection(client.publishEvents(makeBatch([bad]))).then((err) => order.push(`second ${err.reason}`));
+      await Promise.all([first, second]);
+      assert.deepEqual(order, ['first answered', 'second invalid_payload']);
+    });
+  });
+
   it('sends extra headers and URL credentials on every request, and never logs their values (H5)', async () => {
     const { logger, lines } = captureLogger('debug');
     const receiver = await startReceiver({ logger: quiet, failRate: 1 });
