@@ -23,6 +23,11 @@ interface Exchange {
   readonly snippet: Buffer;
 }
 
+/** A request error, marked when it came on a kept-alive connection that answered nothing. */
+interface StaleCandidate {
+  readonly staleSocket?: boolean;
+}
+
 interface RequestSpec {
   readonly method: 'POST' | 'HEAD';
   readonly path: string;
@@ -82,6 +87,10 @@ interface PendingRequest extends Omit<RequestSpec, 'body'> {
  * the delivery windows' bound (D4). A body not kept is only transcoded again.
  */
 const KEEP_RETRY_BODIES = 16;
+/** Idle keep-alive connections are closed after this many ms (undici's default). */
+const IDLE_CONNECTION_MS = 4_000;
+/** Errors of a write to, or a read from, a connection the server had closed. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
 export const KEEP_RETRY_BODY_BYTES = 8 * 1024 * 1024;
 
 export class HttpClient implements ProtocolClient {
@@ -126,6 +135,10 @@ export class HttpClient implements ProtocolClient {
       maxSockets: options.concurrency,
       maxFreeSockets: options.concurrency,
       scheduling: 'lifo',
+      // An idle connection is closed after this (or 1 s before the server's `Keep-Alive:
+      // timeout=` hint, when lower; Node uses the hint only below this): a connection the server,
+      // a NAT or a load balancer dropped meanwhile is not reused.
+      timeout: IDLE_CONNECTION_MS,
     };
     const { url, tls } = options;
     const https_ = url.protocol === 'https:';
@@ -416,8 +429,9 @@ export class HttpClient implements ProtocolClient {
     } catch (err) {
       // A kept-alive socket the server had already closed (its FIN not yet seen here, or a
       // server's idle timeout crossing our request): sent again once on a new connection,
-      // as Node's documentation advises. Safe: the request carries its idempotency key (D2).
-      if (!(err as { reusedSocket?: boolean }).reusedSocket || (err as NodeJS.ErrnoException).code !== 'ECONNRESET' || signal.aborted) throw err;
+      // as Node's documentation advises, if not a byte of an answer came back. Safe: the
+      // request carries its idempotency key (D2).
+      if (!(err as StaleCandidate).staleSocket || !STALE_CONNECTION_CODES.has((err as NodeJS.ErrnoException).code ?? '') || signal.aborted) throw err;
       this.#staleRetries++;
       this.#log.debug({ path: spec.path }, 'kept-alive connection was closed by the server; sending again on a new one');
       res = await this.#request(spec, headers, signal);
@@ -433,7 +447,14 @@ export class HttpClient implements ProtocolClient {
       const req = this.#transport.request({ ...this.#target, method: spec.method, path: spec.path, headers, signal });
       req.once('response', resolve);
       // `on`, not `once`: a request can report a second error (after an abort) and must not crash.
-      req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
+      let readBefore = -1;
+      req.once('socket', (socket) => {
+        readBefore = socket.bytesRead;
+      });
+      req.on('error', (err) => {
+        const stale = req.reusedSocket && readBefore >= 0 && req.socket?.bytesRead === readBefore;
+        reject(Object.assign(err, { staleSocket: stale }));
+      });
       req.end(spec.body);
     });
   }

@@ -87,6 +87,9 @@ export interface FailureContext {
 /** The (always retryable) DeliveryError for a request that got no HTTP answer. */
 export function transportError(err: unknown, ctx: FailureContext): DeliveryError {
   if (err instanceof DeliveryError) return err;
+  // Node wraps an abort's reason: a DeliveryError given as the reason (the client closing) is the answer.
+  const cause = (err as { name?: unknown; cause?: unknown } | null)?.cause;
+  if ((err as { name?: unknown } | null)?.name === 'AbortError' && cause instanceof DeliveryError) return cause;
   if (ctx.timedOut) {
     return new DeliveryError(`${ctx.what}: no complete answer within ${ctx.timeoutMs} ms`, {
       kind: 'retryable',

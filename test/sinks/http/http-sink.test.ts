@@ -53,6 +53,17 @@ async function withClient(
   }
 }
 
+/** Listens on a free loopback port; resolves with it. */
+async function listenLoopback(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
 /** A port nothing listens on. */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -531,37 +542,37 @@ describe('HTTP sink network failures', () => {
     });
   });
 
-  it('delivers through a kept-alive connection the server closed under it (the stale socket race), without a failure', async () => {
-    // The server drops its first connection when a second request arrives on it, as a server
-    // whose idle timeout fires while the request is on its way would.
-    const connections = new Map<object, number>();
-    let first: object | undefined;
-    const server = createServer((req, res) => {
-      first ??= req.socket;
-      const n = (connections.get(req.socket) ?? 0) + 1;
-      connections.set(req.socket, n);
-      if (req.socket === first && n === 2) {
-        req.socket.destroy();
-        return;
+  for (const [size, logsPerRecord] of [['small', 2], ['4 MB', 200]] as const) {
+    it(`delivers through a kept-alive connection the server closed under it (the stale socket race), without a failure: ${size} body`, async () => {
+      // The server drops its first connection when a second request arrives on it, as a server
+      // whose idle timeout fires while the request is on its way would.
+      const connections = new Map<object, number>();
+      let first: object | undefined;
+      const server = createServer((req, res) => {
+        first ??= req.socket;
+        const n = (connections.get(req.socket) ?? 0) + 1;
+        connections.set(req.socket, n);
+        if (req.socket === first && n === 2) {
+          req.socket.destroy();
+          return;
+        }
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      });
+      const port = await listenLoopback(server);
+      const client = createHttpClient({ url: `http://127.0.0.1:${port}/ingest`, encoding: 'ndjson', concurrency: 1, logger: quiet });
+      try {
+        assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(1, 1))), []);
+        assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(2, logsPerRecord === 2 ? 1 : 80, logsPerRecord))), []);
+        assert.equal(client.staleConnectionRetries, 1);
+        assert.equal(client.isConnected(), true);
+        assert.equal(connections.size, 2, 'the retry went over a new connection');
+      } finally {
+        await client.close();
+        await closeServer(server);
       }
-      req.resume();
-      req.on('end', () => res.end('ok'));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const client = createHttpClient({ url: `http://127.0.0.1:${port}/ingest`, encoding: 'ndjson', concurrency: 1, logger: quiet });
-    try {
-      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(1, 1))), []);
-      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(2, 1))), []);
-      assert.equal(client.staleConnectionRetries, 1);
-      assert.equal(client.isConnected(), true);
-      assert.equal(connections.size, 2, 'the retry went over a new connection');
-    } finally {
-      await client.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
+  }
 
   it("fails as a retryable 'timeout' when the receiver answers later than timeoutMs", async () => {
     await withClient({ latencyMs: 1500 }, { timeoutMs: 200 }, async (client) => {
@@ -608,6 +619,77 @@ describe('HTTP sink network failures', () => {
       assert.equal(err.reason, 'aborted');
       assert.equal(err.kind, 'retryable');
     });
+  });
+
+  it('does not send again when the server began to answer before it reset the connection', async () => {
+    const connections = new Map<object, number>();
+    let first: object | undefined;
+    const server = createServer((req, res) => {
+      first ??= req.socket;
+      const n = (connections.get(req.socket) ?? 0) + 1;
+      connections.set(req.socket, n);
+      req.resume();
+      req.on('end', () => {
+        if (req.socket === first && n === 2) {
+          req.socket.write('HTTP/1.1 200 OK\r\nContent-Le');
+          setTimeout(() => req.socket.destroy(), 20);
+          return;
+        }
+        res.end('ok');
+      });
+    });
+    const port = await listenLoopback(server);
+    const client = createHttpClient({ url: `http://127.0.0.1:${port}/ingest`, encoding: 'ndjson', concurrency: 1, logger: quiet });
+    try {
+      await client.publishEvents(makeBatch(makeRecords(1, 1)));
+      const err = await rejection(client.publishEvents(makeBatch(makeRecords(2, 1))));
+      assert.equal(err.kind, 'retryable');
+      assert.equal(client.staleConnectionRetries, 0);
+      assert.equal(connections.size, 1, 'not sent again: the delivery manager retries it, with backoff, as a failure');
+    } finally {
+      await client.close();
+      await closeServer(server);
+    }
+  });
+
+  it("retires an idle connection 1 s before the server's Keep-Alive timeout hint", async () => {
+    const sockets = new Set<object>();
+    const server = createServer((req, res) => {
+      sockets.add(req.socket);
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    server.keepAliveTimeout = 2_000; // answers carry `Keep-Alive: timeout=2`
+    const port = await listenLoopback(server);
+    const client = createHttpClient({ url: `http://127.0.0.1:${port}/ingest`, encoding: 'ndjson', logger: quiet });
+    try {
+      await client.publishEvents(makeBatch(makeRecords(1, 1)));
+      await client.publishEvents(makeBatch(makeRecords(2, 1)));
+      assert.equal(sockets.size, 1, 'a connection in use is kept');
+      await new Promise((resolve) => setTimeout(resolve, 1_300));
+      await client.publishEvents(makeBatch(makeRecords(3, 1)));
+      assert.equal(sockets.size, 2, 'idle past the hint less 1 s: a new connection, not one the server is about to close');
+      assert.equal(client.staleConnectionRetries, 0);
+    } finally {
+      await client.close();
+      await closeServer(server);
+    }
+  });
+
+  it("a close() during the connect probe rejects it as 'closed'", async () => {
+    const server = createServer(() => {}); // never answers
+    const port = await listenLoopback(server);
+    const client = createHttpClient({ url: `http://127.0.0.1:${port}/`, logger: quiet });
+    try {
+      const probing = rejection(client.connect(5_000));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await client.close();
+      const err = await probing;
+      assert.equal(err.reason, 'closed', err.message);
+    } finally {
+      await client.close();
+      await closeServer(server);
+    }
   });
 
   it('close() lets a request on the wire finish and refuses one still waiting for a connection', async () => {
