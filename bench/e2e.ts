@@ -56,7 +56,8 @@
  * when src/ is newer than dist/, unless `--no-build`), not tsx; the baseline worker runs
  * under tsx but imports the same built modules from dist/, so the hot code is the same.
  * `--tsx` runs walship from src/ through tsx instead. `--cpu-prof` writes each walship
- * process's CPU profile to `bench/results/e2e-<run>.cpuprofile`.
+ * process's CPU profile to `bench/results/e2e-<run>.cpuprofile` and prints its main thread's
+ * self time by area of the code and by function (./lib/cpu-profile.ts).
  *
  * Writes `bench/results/e2e.json` (every measurement, machine info) and
  * `bench/results/e2e.svg` (records/s per configuration, hand-written SVG).
@@ -74,6 +75,7 @@ import { MemorySource } from './lib/memory-source.ts';
 import { MemorySampler, type MemoryPeaks, procMemorySync, threadCpuByName, threadCpuMs } from './lib/proc.ts';
 import { writeResults } from './lib/results.ts';
 import { startBenchSession } from './lib/session.ts';
+import { readCpuProfile, type SelfTime, summarizeCpuProfile } from './lib/cpu-profile.ts';
 import { fixed, int, mb, printTable } from './lib/table.ts';
 import { meets, printTargets, type TargetOp } from './lib/targets.ts';
 import type { TempRoot } from './lib/temp.ts';
@@ -729,6 +731,15 @@ async function main(): Promise<number> {
       fixed((r.cpuMs ?? Number.NaN) / 1000, 2),
     ]),
   );
+  for (const r of runs) {
+    if (r.cpuProfile === undefined) continue;
+    const summary = summarizeCpuProfile(readCpuProfile(join(ROOT, r.cpuProfile)));
+    const busy = summary.sampledMs - summary.idleMs;
+    const rows = (list: readonly SelfTime[]) => list.map((x) => [x.name, fixed(x.ms, 0), fixed((x.ms / busy) * 100, 1)]);
+    const title = `${r.label}: main thread self time by area (${r.cpuProfile}; ${fixed(busy, 0)} ms busy of ${fixed(summary.sampledMs, 0)} ms sampled)`;
+    printTable(title, ['area', 'ms', '% of busy'], rows(summary.areas));
+    printTable(`${r.label}: main thread self time by function`, ['function', 'ms', '% of busy'], rows(summary.functions));
+  }
   const backlogRuns = runs.filter((r) => r.backlog !== undefined);
   if (backlogRuns.length > 0) {
     printTable(
