@@ -21,6 +21,18 @@ interface Exchange {
   readonly status: number;
   readonly retryAfter: string | string[] | undefined;
   readonly snippet: Buffer;
+  /**
+   * The whole request body went to the connection before the exchange ended: nothing reads
+   * the body's buffer any more. False when the request ended first (a server that answered
+   * before reading all of it, then its deadline or an abort).
+   */
+  readonly bodyWritten: boolean;
+}
+
+/** A request and its response (headers received). */
+interface Sent {
+  readonly req: http.ClientRequest;
+  readonly res: http.IncomingMessage;
 }
 
 /** A request error, marked when it came on a kept-alive connection that answered nothing. */
@@ -100,6 +112,8 @@ export class HttpClient implements ProtocolClient {
   readonly #transport: typeof http | typeof https;
   /** `request()` options shared by every request: the agent, host, port (and TLS server name). */
   readonly #target: http.RequestOptions;
+  /** The same for a request on a connection of its own, outside the agent (TLS settings included). */
+  readonly #ownConnection: https.RequestOptions;
   /** Requests on the wire; `close()` waits for them. */
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #log: Logger;
@@ -154,6 +168,8 @@ export class HttpClient implements ProtocolClient {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     this.#target = { agent: this.#agent, host, port: url.port === '' ? (https_ ? 443 : 80) : Number(url.port) };
     if (tls?.servername !== undefined) (this.#target as https.RequestOptions).servername = tls.servername;
+    const { ca, cert, key, rejectUnauthorized } = agentOptions;
+    this.#ownConnection = { ...this.#target, agent: false, ...(tls === undefined ? {} : { ca, cert, key, rejectUnauthorized }) };
     this.#log.debug(
       { encoding: options.encoding, concurrency: options.concurrency, headerNames: Object.keys(options.headers) },
       'http client created',
@@ -272,14 +288,16 @@ export class HttpClient implements ProtocolClient {
       [IDEMPOTENCY_HEADER]: key,
     };
     if (this.options.gzip) headers['content-encoding'] = 'gzip';
+    let answer: Exchange;
     try {
-      await this.#post({ method: 'POST', path: this.options.basePath, headers, body: makeBody }, signal);
+      answer = await this.#post({ method: 'POST', path: this.options.basePath, headers, body: makeBody }, signal);
     } catch (err) {
       if (body !== undefined && err instanceof DeliveryError && err.kind !== 'permanent' && this.#closing === undefined) this.#keepRetryBody(key, body, records);
       throw err;
     }
-    // A 2xx: the server read all of it; a pooled buffer goes back.
-    releaseJsonBody(body!);
+    // A 2xx, and all of the body went out: nothing reads it any more; a pooled buffer goes
+    // back. (A 2xx alone is not enough: a server may answer before it has read the body.)
+    if (answer.bodyWritten) releaseJsonBody(body!);
   }
 
   #takeRetryBody(key: string): { readonly body: Buffer; readonly records: readonly DeliveryRecord[] } | undefined {
@@ -322,7 +340,7 @@ export class HttpClient implements ProtocolClient {
   }
 
   /** Sends a POST; resolves on a 2xx (the ack), rejects with a DeliveryError otherwise. */
-  async #post(spec: PendingRequest, signal: AbortSignal | undefined): Promise<void> {
+  async #post(spec: PendingRequest, signal: AbortSignal | undefined): Promise<Exchange> {
     const what = `${spec.method} ${this.options.origin}${spec.path}`;
     const answer = await this.#exchange(spec, this.options.timeoutMs, signal);
     const err = statusError(answer.status, answer.retryAfter, answer.snippet, {
@@ -333,6 +351,7 @@ export class HttpClient implements ProtocolClient {
       this.#log.debug({ status: answer.status, kind: err.kind, reason: err.reason, path: spec.path }, 'request refused');
       throw err;
     }
+    return answer;
   }
 
   /**
@@ -423,35 +442,58 @@ export class HttpClient implements ProtocolClient {
   async #send(spec: RequestSpec, signal: AbortSignal): Promise<Exchange> {
     const headers: http.OutgoingHttpHeaders = spec.headers;
     if (spec.body !== undefined) headers['content-length'] = spec.body.length;
-    let res: http.IncomingMessage;
+    let sent: Sent;
     try {
-      res = await this.#request(spec, headers, signal);
+      sent = await this.#request(spec, headers, signal, this.#target);
     } catch (err) {
       // A kept-alive socket the server had already closed (its FIN not yet seen here, or a
-      // server's idle timeout crossing our request): sent again once on a new connection,
-      // as Node's documentation advises, if not a byte of an answer came back. Safe: the
+      // server's idle timeout crossing our request): sent again once, as Node's documentation
+      // advises, if not a byte of an answer came back. On a connection of its own: the
+      // agent's other idle connections are likely closed too (a server restart). Safe: the
       // request carries its idempotency key (D2).
       if (!(err as StaleCandidate).staleSocket || !STALE_CONNECTION_CODES.has((err as NodeJS.ErrnoException).code ?? '') || signal.aborted) throw err;
       this.#staleRetries++;
       this.#log.debug({ path: spec.path }, 'kept-alive connection was closed by the server; sending again on a new one');
-      res = await this.#request(spec, headers, signal);
+      sent = await this.#request(spec, headers, signal, this.#ownConnection);
     }
+    const { req, res } = sent;
     // Read (or drop) the body before settling: the connection is reused only after it.
     const snippet = await readBodySnippet(res);
-    return { status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], snippet };
+    // A server may answer before it has read the whole body (an early 413, a gateway's 401).
+    // The connection is busy until the body is out, and so is the slot: releasing it now
+    // would queue the next request inside the agent, where neither its deadline nor an
+    // abort reaches it. Waits for the body to go out, or for the request to end (its
+    // deadline or an abort destroys it, as does the server closing the connection).
+    const bodyWritten = req.writableFinished || (await bodyOut(req, signal));
+    return { status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], snippet, bodyWritten };
   }
 
-  /** One request; resolves with the response (headers received), rejects with the request's error. */
-  #request(spec: RequestSpec, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<http.IncomingMessage> {
-    return new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = this.#transport.request({ ...this.#target, method: spec.method, path: spec.path, headers, signal });
-      req.once('response', resolve);
+  /**
+   * One request; resolves with it and its response (headers received), rejects with its
+   * error, or at once when `signal` aborts (a request Node has queued for a connection
+   * reports its abort only once it gets one).
+   */
+  #request(spec: RequestSpec, headers: http.OutgoingHttpHeaders, signal: AbortSignal, target: http.RequestOptions): Promise<Sent> {
+    const aborted = (): Error => Object.assign(new Error('The operation was aborted'), { name: 'AbortError', cause: signal.reason });
+    if (signal.aborted) return Promise.reject(aborted());
+    return new Promise<Sent>((resolve, reject) => {
+      const req = this.#transport.request({ ...target, method: spec.method, path: spec.path, headers, signal });
+      const onAbort = (): void => {
+        reject(aborted());
+        req.destroy();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.once('response', (res) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve({ req, res });
+      });
       // `on`, not `once`: a request can report a second error (after an abort) and must not crash.
       let readBefore = -1;
       req.once('socket', (socket) => {
         readBefore = socket.bytesRead;
       });
       req.on('error', (err) => {
+        signal.removeEventListener('abort', onAbort);
         const stale = req.reusedSocket && readBefore >= 0 && req.socket?.bytesRead === readBefore;
         reject(Object.assign(err, { staleSocket: stale }));
       });
@@ -471,6 +513,32 @@ export class HttpClient implements ProtocolClient {
       throw new DeliveryError(`${this.name}: the client is closed`, { kind: 'retryable', reason: 'closed' });
     }
   }
+}
+
+/**
+ * Resolves true once all of `req`'s body went to its connection, false if the request ends
+ * first; `signal` aborting ends it (the connection is dropped: it still holds unsent body).
+ */
+function bodyOut(req: http.ClientRequest, signal: AbortSignal): Promise<boolean> {
+  if (req.destroyed) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const settle = (written: boolean): void => {
+      req.off('finish', onFinish);
+      req.off('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+      resolve(written);
+    };
+    const onFinish = (): void => settle(true);
+    const onClose = (): void => settle(req.writableFinished);
+    const onAbort = (): void => {
+      req.destroy();
+      settle(false);
+    };
+    req.once('finish', onFinish);
+    req.once('close', onClose);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** Resolves and validates `options` (throws `WALSHIP_INVALID_OPTIONS`) and creates the client. */

@@ -4,7 +4,7 @@
 // Invariants H1–H5 are stated in src/sinks/http/index.ts.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import { ErrorCodes, WalshipError } from '../../../src/errors.ts';
@@ -13,6 +13,7 @@ import { decodeLogGroup } from '../../../src/model/index.ts';
 import { type Receiver, startReceiver } from '../../../src/receiver/index.ts';
 import {
   createHttpClient,
+  encodeJsonBody,
   encodeSlsBody,
   type HttpClient,
   type HttpSinkOptions,
@@ -704,6 +705,35 @@ describe('HTTP sink network failures', () => {
     });
   });
 
+  it("sends the stale-connection retry on a connection of its own, not on another of the agent's idle ones", async () => {
+    // Four kept-alive connections, then the server drops every one of them when a request
+    // arrives on it (a restart whose FINs the client has not seen yet).
+    let dropOld = false;
+    const old = new Set<object>();
+    const server = createServer((req, res) => {
+      if (dropOld && old.has(req.socket)) {
+        req.socket.destroy();
+        return;
+      }
+      if (!dropOld) old.add(req.socket);
+      req.resume();
+      req.on('end', () => setTimeout(() => res.end('ok'), 50));
+    });
+    const port = await listenLoopback(server);
+    const client = createHttpClient({ url: `http://127.0.0.1:${port}/ingest`, encoding: 'ndjson', concurrency: 4, logger: quiet });
+    try {
+      await Promise.all([1, 2, 3, 4].map((seq) => client.publishEvents(makeBatch(makeRecords(seq, 1)))));
+      assert.equal(old.size, 4);
+      dropOld = true;
+      assert.deepEqual(await client.publishEvents(makeBatch(makeRecords(5, 1))), []);
+      assert.equal(client.staleConnectionRetries, 1);
+      assert.equal(client.isConnected(), true);
+    } finally {
+      await client.close();
+      await closeServer(server);
+    }
+  });
+
   it("close() is idempotent and later calls reject with a retryable 'closed' error", async () => {
     const client = createHttpClient({ url: 'http://127.0.0.1:9', logger: quiet });
     const first = client.close();
@@ -713,5 +743,105 @@ describe('HTTP sink network failures', () => {
     const err = await rejection(client.publishEvents(makeBatch(makeRecords(1, 1))));
     assert.equal(err.reason, 'closed');
     await assert.rejects(client.connect(100), (e: unknown) => e instanceof DeliveryError && e.reason === 'closed');
+  });
+});
+
+/**
+ * A raw TCP server that answers each request as soon as its headers arrived, before reading
+ * the body, then reads the rest according to `readRest`: 'never' (it stops reading and keeps
+ * the connection open) or after `ms`. Collects each whole request body it read.
+ */
+async function earlyAnswerServer(status: string, readRest: 'never' | number): Promise<{ port: number; bodies: Buffer[]; connections: () => number; close: () => Promise<void> }> {
+  const bodies: Buffer[] = [];
+  const sockets = new Set<Socket>();
+  const server: TcpServer = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    let buffered = Buffer.alloc(0);
+    let bodyLength = -1;
+    let headerEnd = -1;
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (headerEnd < 0) {
+        headerEnd = buffered.indexOf('\r\n\r\n');
+        if (headerEnd < 0) return;
+        bodyLength = Number(/content-length: *(\d+)/i.exec(buffered.subarray(0, headerEnd).toString('latin1'))?.[1] ?? 0);
+        socket.write(`HTTP/1.1 ${status}\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok`);
+        socket.pause();
+        if (readRest !== 'never') setTimeout(() => socket.resume(), readRest);
+      }
+      if (buffered.length >= headerEnd + 4 + bodyLength) {
+        bodies.push(buffered.subarray(headerEnd + 4, headerEnd + 4 + bodyLength));
+        buffered = buffered.subarray(headerEnd + 4 + bodyLength);
+        headerEnd = -1;
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    bodies,
+    connections: () => sockets.size,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** `promise`'s outcome, or 'pending' if it has not settled within `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'pending'>((resolve) => {
+    timer = setTimeout(() => resolve('pending'), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+describe('HTTP sink, servers that answer before reading the whole body', () => {
+  for (const status of ['200 OK', '413 Payload Too Large']) {
+    it(`keeps the connection's slot until the body is out or the request's deadline drops it (answer ${status}, then no more reading)`, async () => {
+      // A body far larger than the socket buffers: it cannot all go out while the server does
+      // not read. Before, the slot was freed on the answer while the socket stayed busy, and
+      // the next request waited inside Node's agent, where neither its deadline nor an abort
+      // reached it: it never settled, and neither did close().
+      const server = await earlyAnswerServer(status, 'never');
+      const client = createHttpClient({ url: `http://127.0.0.1:${server.port}/ingest`, encoding: 'ndjson', concurrency: 1, timeoutMs: 500, logger: quiet });
+      try {
+        const first = await within(client.publishEvents(makeBatch(makeRecords(1, 160, 200))).then(() => 'acked', (err: DeliveryError) => err.reason), 5_000);
+        assert.equal(first, status.startsWith('200') ? 'acked' : 'http_413', 'the answer stands');
+        const controller = new AbortController();
+        const second = client.publishEvents(makeBatch(makeRecords(1000, 1)), controller.signal).then(() => 'acked', (err: DeliveryError) => err.reason);
+        setTimeout(() => controller.abort(new Error('stop')), 3_000);
+        assert.equal(await within(second, 2_500), status.startsWith('200') ? 'acked' : 'http_413', 'the next request went out on a new connection');
+        assert.equal(server.connections(), 2, 'the busy connection was dropped, not reused');
+        assert.equal(await within(client.close().then(() => 'closed'), 2_000), 'closed');
+      } finally {
+        await within(client.close(), 2_000); // (the old client's close() never settled here)
+        await server.close();
+      }
+    });
+  }
+
+  it('gives a pooled body back only once all of it went out (a 2xx alone is not enough)', async () => {
+    // The server answers 200 on the headers and reads the body 300 ms later; meanwhile the
+    // second batch is transcoded. Before, the first body's buffer went back to the pool on
+    // the 2xx, and the second body was written into it while the first was still being sent.
+    const server = await earlyAnswerServer('200 OK', 300);
+    const client = createHttpClient({ url: `http://127.0.0.1:${server.port}/ingest`, encoding: 'ndjson', concurrency: 2, logger: quiet });
+    try {
+      const first = makeBatch(makeRecords(1, 130, 200));
+      const second = makeBatch(makeRecords(1000, 130, 200));
+      const expected = Buffer.from(encodeJsonBody(first.records, 'ndjson'));
+      assert.ok(expected.length > 4 * 1024 * 1024, `a body larger than the socket buffers (${expected.length} bytes)`);
+      assert.deepEqual(await client.publishEvents(first), []);
+      assert.deepEqual(await client.publishEvents(second), []);
+      while (server.bodies.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(server.bodies[0]!.equals(expected), 'the first body arrived as it was made');
+      assert.ok(server.bodies[1]!.equals(Buffer.from(encodeJsonBody(second.records, 'ndjson'))), 'and so did the second');
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 });
