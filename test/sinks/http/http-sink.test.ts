@@ -3,7 +3,7 @@
 // TLS, status classification (D3), network failures, and the partial-publish contract (H4).
 // Invariants H1–H5 are stated in src/sinks/http/index.ts.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
@@ -63,6 +63,25 @@ async function listenLoopback(server: Server): Promise<number> {
 async function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
+}
+
+/**
+ * A server that hands each request to `handle` with its number on its connection (1, 2, ...)
+ * and whether that connection is the first one; `connections` counts requests by connection.
+ */
+function perConnectionServer(handle: (req: IncomingMessage, res: ServerResponse, n: number, firstConnection: boolean) => void): {
+  server: Server;
+  connections: Map<object, number>;
+} {
+  const connections = new Map<object, number>();
+  let first: object | undefined;
+  const server = createServer((req, res) => {
+    first ??= req.socket;
+    const n = (connections.get(req.socket) ?? 0) + 1;
+    connections.set(req.socket, n);
+    handle(req, res, n, req.socket === first);
+  });
+  return { server, connections };
 }
 
 /** A port nothing listens on. */
@@ -547,13 +566,8 @@ describe('HTTP sink network failures', () => {
     it(`delivers through a kept-alive connection the server closed under it (the stale socket race), without a failure: ${size} body`, async () => {
       // The server drops its first connection when a second request arrives on it, as a server
       // whose idle timeout fires while the request is on its way would.
-      const connections = new Map<object, number>();
-      let first: object | undefined;
-      const server = createServer((req, res) => {
-        first ??= req.socket;
-        const n = (connections.get(req.socket) ?? 0) + 1;
-        connections.set(req.socket, n);
-        if (req.socket === first && n === 2) {
+      const { server, connections } = perConnectionServer((req, res, n, firstConnection) => {
+        if (firstConnection && n === 2) {
           req.socket.destroy();
           return;
         }
@@ -623,15 +637,10 @@ describe('HTTP sink network failures', () => {
   });
 
   it('does not send again when the server began to answer before it reset the connection', async () => {
-    const connections = new Map<object, number>();
-    let first: object | undefined;
-    const server = createServer((req, res) => {
-      first ??= req.socket;
-      const n = (connections.get(req.socket) ?? 0) + 1;
-      connections.set(req.socket, n);
+    const { server, connections } = perConnectionServer((req, res, n, firstConnection) => {
       req.resume();
       req.on('end', () => {
-        if (req.socket === first && n === 2) {
+        if (firstConnection && n === 2) {
           req.socket.write('HTTP/1.1 200 OK\r\nContent-Le');
           setTimeout(() => req.socket.destroy(), 20);
           return;
