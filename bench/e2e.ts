@@ -735,7 +735,7 @@ async function main(): Promise<number> {
     if (r.cpuProfile === undefined) continue;
     const summary = summarizeCpuProfile(readCpuProfile(join(ROOT, r.cpuProfile)));
     const busy = summary.sampledMs - summary.idleMs;
-    const rows = (list: readonly SelfTime[]) => list.map((x) => [x.name, fixed(x.ms, 0), fixed((x.ms / busy) * 100, 1)]);
+    const rows = (list: readonly SelfTime[]) => list.map((x) => [x.name, fixed(x.ms, 0), fixed(x.share * 100, 1)]);
     const title = `${r.label}: main thread self time by area (${r.cpuProfile}; ${fixed(busy, 0)} ms busy of ${fixed(summary.sampledMs, 0)} ms sampled)`;
     printTable(title, ['area', 'ms', '% of busy'], rows(summary.areas));
     printTable(`${r.label}: main thread self time by function`, ['function', 'ms', '% of busy'], rows(summary.functions));

@@ -26,7 +26,7 @@ interface CpuProfile {
 export interface SelfTime {
   readonly name: string;
   readonly ms: number;
-  /** Of the sampled time, idle included. */
+  /** Of the busy time (sampled, idle left out). */
   readonly share: number;
 }
 
@@ -55,11 +55,11 @@ function frameName(frame: CallFrame): string {
   return file === '' ? fn : `${fn} ${file}:${frame.lineNumber + 1}`;
 }
 
-function ranked(totals: Map<string, number>, sampledMs: number, top: number): SelfTime[] {
+function ranked(totals: Map<string, number>, busyMs: number, top: number): SelfTime[] {
   return [...totals]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([name, ms]) => ({ name, ms, share: sampledMs > 0 ? ms / sampledMs : 0 }));
+    .map(([name, ms]) => ({ name, ms, share: busyMs > 0 ? ms / busyMs : 0 }));
 }
 
 /** Self time of a profile's functions and areas, the `top` largest of each. */
@@ -84,7 +84,8 @@ export function summarizeCpuProfile(profile: CpuProfile, top = 15): ProfileSumma
     const area = areaOf(node.callFrame);
     areas.set(area, (areas.get(area) ?? 0) + ms);
   }
-  return { sampledMs, idleMs, functions: ranked(functions, sampledMs, top), areas: ranked(areas, sampledMs, top) };
+  const busyMs = sampledMs - idleMs;
+  return { sampledMs, idleMs, functions: ranked(functions, busyMs, top), areas: ranked(areas, busyMs, top) };
 }
 
 export function readCpuProfile(path: string): CpuProfile {
